@@ -1,0 +1,224 @@
+package api
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/stegvis/stegvis/store"
+	"github.com/stegvis/stegvis/workflows"
+)
+
+var (
+	orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	staffRoles   = []string{"guide", "team_lead", "unit_manager", "case_worker"}
+)
+
+// UnitRequest is the body of PUT /v1/units/{id}.
+type UnitRequest struct {
+	Name   string `json:"name"`
+	Active *bool  `json:"active,omitempty"`
+}
+
+// StaffRequest is the body of PUT /v1/staff/{id}.
+type StaffRequest struct {
+	Name      string `json:"name"`
+	Email     string `json:"email,omitempty"`
+	UnitID    string `json:"unitId"`
+	Role      string `json:"role"`
+	ReportsTo string `json:"reportsTo,omitempty"`
+	Active    *bool  `json:"active,omitempty"`
+}
+
+func orgID(c *gin.Context, what string) (string, bool) {
+	id := c.Param("id")
+	if !orgIDPattern.MatchString(id) {
+		fail(c, http.StatusBadRequest, CodeBadRequest, what+" id in the path must be 1–64 letters, digits, '.', '_' or '-'")
+		return "", false
+	}
+	return id, true
+}
+
+func (s *server) orgFailed(c *gin.Context, err error) {
+	var ce *store.ConstraintError
+	switch {
+	case errors.As(err, &ce):
+		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, ce.Message)
+	case errors.Is(err, store.ErrNotFound):
+		fail(c, http.StatusNotFound, CodeNotFound, "no such "+strings.TrimPrefix(c.FullPath(), "/v1/")+"; list them with GET on the collection")
+	default:
+		s.readModelFailed(c, err)
+	}
+}
+
+func (s *server) putUnit(c *gin.Context) {
+	id, ok := orgID(c, "unit")
+	if !ok {
+		return
+	}
+	var req UnitRequest
+	if !decode(c, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Name) == "" {
+		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, "name is required",
+			workflows.FieldError{Field: "name", Message: "is required: the unit's name, for example \"Arbetsmarknad Norr\""})
+		return
+	}
+	u := store.Unit{UnitID: id, Name: strings.TrimSpace(req.Name), Active: req.Active == nil || *req.Active}
+	if err := s.db.UpsertUnit(c.Request.Context(), u); err != nil {
+		s.orgFailed(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+func (s *server) listUnits(c *gin.Context) {
+	units, err := s.db.Units(c.Request.Context())
+	if err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"units": units})
+}
+
+func (s *server) deactivateUnit(c *gin.Context) {
+	id, ok := orgID(c, "unit")
+	if !ok {
+		return
+	}
+	if err := s.db.SetUnitActive(c.Request.Context(), id, false); err != nil {
+		s.orgFailed(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func checkStaff(st store.Staff) workflows.Problems {
+	var p workflows.Problems
+	if strings.TrimSpace(st.Name) == "" {
+		p = append(p, workflows.FieldError{Field: "name", Message: "is required"})
+	}
+	if !orgIDPattern.MatchString(st.UnitID) {
+		p = append(p, workflows.FieldError{Field: "unitId", Message: "is required: the id of the unit they work in"})
+	}
+	if !slices.Contains(staffRoles, st.Role) {
+		p = append(p, workflows.FieldError{Field: "role", Message: "must be one of " + strings.Join(staffRoles, ", ")})
+	}
+	if st.Email != "" && !strings.Contains(st.Email, "@") {
+		p = append(p, workflows.FieldError{Field: "email", Message: fmt.Sprintf("%q is not an email address", st.Email)})
+	}
+	if st.ReportsTo != "" && (!orgIDPattern.MatchString(st.ReportsTo) || st.ReportsTo == st.StaffID) {
+		p = append(p, workflows.FieldError{Field: "reportsTo", Message: "must be another staff member's id"})
+	}
+	return p
+}
+
+func (s *server) putStaff(c *gin.Context) {
+	id, ok := orgID(c, "staff")
+	if !ok {
+		return
+	}
+	var req StaffRequest
+	if !decode(c, &req) {
+		return
+	}
+	st := store.Staff{StaffID: id, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email), UnitID: req.UnitID,
+		Role: req.Role, ReportsTo: req.ReportsTo, Active: req.Active == nil || *req.Active}
+	if p := checkStaff(st); len(p) > 0 {
+		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, "the staff member cannot be saved: "+summary(p), p...)
+		return
+	}
+	if err := s.db.UpsertStaff(c.Request.Context(), st); err != nil {
+		s.orgFailed(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}
+
+func (s *server) listStaff(c *gin.Context) {
+	list, err := s.db.StaffList(c.Request.Context(), c.Query("unit"))
+	if err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"staff": list})
+}
+
+func (s *server) deactivateStaff(c *gin.Context) {
+	id, ok := orgID(c, "staff")
+	if !ok {
+		return
+	}
+	if err := s.db.SetStaffActive(c.Request.Context(), id, false); err != nil {
+		s.orgFailed(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// staffCSVColumns are the columns of a staff file, in this order, with a header row.
+var staffCSVColumns = []string{"staff_id", "name", "email", "unit_id", "role", "reports_to"}
+
+// importStaff loads staff from CSV: every row is checked first, and a file with any bad
+// row changes nothing and names each bad row by line; a good file is saved at once.
+func (s *server) importStaff(c *gin.Context) {
+	r := csv.NewReader(http.MaxBytesReader(c.Writer, c.Request.Body, 4<<20))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		fail(c, http.StatusBadRequest, CodeBadRequest, "send a CSV file whose first row is: "+strings.Join(staffCSVColumns, ","))
+		return
+	}
+	for i := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+	}
+	if !slices.Equal(header, staffCSVColumns) {
+		fail(c, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("the header row is %q; it must be %s", strings.Join(header, ","), strings.Join(staffCSVColumns, ",")))
+		return
+	}
+	var (
+		list     []store.Staff
+		problems []workflows.FieldError
+	)
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			problems = append(problems, workflows.FieldError{Field: fmt.Sprintf("line %d", line), Message: "cannot be read as CSV: check its quotes"})
+			continue
+		}
+		if len(rec) != len(staffCSVColumns) {
+			problems = append(problems, workflows.FieldError{Field: fmt.Sprintf("line %d", line), Message: fmt.Sprintf("has %d columns, not %d", len(rec), len(staffCSVColumns))})
+			continue
+		}
+		st := store.Staff{StaffID: strings.TrimSpace(rec[0]), Name: strings.TrimSpace(rec[1]), Email: strings.TrimSpace(rec[2]),
+			UnitID: strings.TrimSpace(rec[3]), Role: strings.TrimSpace(rec[4]), ReportsTo: strings.TrimSpace(rec[5]), Active: true}
+		p := checkStaff(st)
+		if !orgIDPattern.MatchString(st.StaffID) {
+			p = append(p, workflows.FieldError{Field: "staff_id", Message: "must be 1–64 letters, digits, '.', '_' or '-'"})
+		}
+		for _, f := range p {
+			problems = append(problems, workflows.FieldError{Field: fmt.Sprintf("line %d %s", line, f.Field), Message: f.Message})
+		}
+		list = append(list, st)
+	}
+	if len(problems) > 0 {
+		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, fmt.Sprintf("%d problems; nothing was saved. Fix the lines named and send the file again", len(problems)), problems...)
+		return
+	}
+	if err := s.db.UpsertStaffBatch(c.Request.Context(), list); err != nil {
+		s.orgFailed(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"saved": len(list)})
+}

@@ -1,0 +1,202 @@
+// Package api is stegvis's HTTP API: a Gin router under /v1 that starts journeys,
+// reads them through a workflow query and records what guides did through Updates.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+
+	"github.com/stegvis/stegvis/metrics"
+	"github.com/stegvis/stegvis/program"
+	"github.com/stegvis/stegvis/store"
+	"github.com/stegvis/stegvis/workflows"
+)
+
+//go:embed openapi.yaml
+var openAPISpec []byte
+
+// OpenAPISpec returns the OpenAPI 3 document served at /openapi.yaml.
+func OpenAPISpec() []byte { return openAPISpec }
+
+// Database is the part of stegvis's database the API uses: readiness, the audit log
+// and the read model.
+type Database interface {
+	Ping(ctx context.Context) error
+	Audit(ctx context.Context, e store.AuditEntry) error
+	Participants(ctx context.Context, now time.Time, f store.ParticipantFilter) ([]store.ParticipantRow, error)
+	Queue(ctx context.Context, now time.Time, unit string) ([]store.QueueRow, error)
+	Overdue(ctx context.Context, now time.Time, unit, guideID string) ([]store.OverdueRow, error)
+	UpsertUnit(ctx context.Context, u store.Unit) error
+	Units(ctx context.Context) ([]store.Unit, error)
+	SetUnitActive(ctx context.Context, id string, active bool) error
+	UpsertStaff(ctx context.Context, st store.Staff) error
+	UpsertStaffBatch(ctx context.Context, list []store.Staff) error
+	StaffList(ctx context.Context, unit string) ([]store.Staff, error)
+	SetStaffActive(ctx context.Context, id string, active bool) error
+	Inbox(ctx context.Context, recipient string, unreadOnly bool, limit int) ([]store.InboxItem, error)
+	MarkRead(ctx context.Context, number int64, recipient string) (store.InboxItem, error)
+	PlanTimeliness(ctx context.Context, now time.Time, p store.Period) ([]store.TimelinessRow, error)
+	FollowUpTimeliness(ctx context.Context, now time.Time, p store.Period) ([]store.TimelinessRow, error)
+	StepAttainment(ctx context.Context, now time.Time, p store.Period) ([]store.StepRow, error)
+	Exits(ctx context.Context, p store.Period) ([]store.ExitRow, error)
+	WaitingTime(ctx context.Context, now time.Time, p store.Period) ([]store.WaitingRow, error)
+}
+
+// Deps are what the API needs.
+type Deps struct {
+	Temporal client.Client
+	DB       Database
+	Log      zerolog.Logger
+	Metrics  *metrics.Registry
+	// Programs are the programmes journeys can start on; the shipped ones when nil.
+	Programs *program.Catalog
+	// Namespace is the Temporal namespace, to check that the search attributes exist.
+	Namespace string
+	// Now is the clock used for statuses and validation; time.Now when nil.
+	Now func() time.Time
+}
+
+type server struct {
+	namespace string
+	indexMu   sync.Mutex
+	indexed   bool      // the search attributes exist (once true, it stays)
+	checked   time.Time // when they were last found missing
+	tc        client.Client
+	db        Database
+	programs  *program.Catalog
+	now       func() time.Time
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// NewRouter returns the API's handler.
+func NewRouter(d Deps) *gin.Engine {
+	s := &server{tc: d.Temporal, db: d.DB, programs: d.Programs, now: d.Now, namespace: d.Namespace}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.programs == nil {
+		s.programs = program.Default()
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(requestContext(d.Log, d.Metrics.NewHTTP()), recovery())
+	r.NoRoute(func(c *gin.Context) {
+		fail(c, http.StatusNotFound, CodeNotFound, "no such endpoint; the API is described at /openapi.yaml")
+	})
+	r.NoMethod(func(c *gin.Context) {
+		fail(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this endpoint does not take "+c.Request.Method+"; see /openapi.yaml")
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPISpec) })
+
+	v1 := r.Group("/v1")
+	v1.GET("/programs", s.listPrograms)
+	v1.GET("/programs/:id", s.getProgram)
+	v1.POST("/programs/:id/migrate", s.migrateJourneys)
+	v1.POST("/participants", s.startJourney)
+	v1.GET("/participants", s.listParticipants)
+	v1.GET("/guides/:id/caseload", s.caseload)
+	v1.GET("/queue", s.queue)
+	v1.GET("/overdue", s.overdue)
+	v1.GET("/units", s.listUnits)
+	v1.PUT("/units/:id", s.putUnit)
+	v1.DELETE("/units/:id", s.deactivateUnit)
+	v1.GET("/staff", s.listStaff)
+	v1.POST("/staff/import", s.importStaff)
+	v1.PUT("/staff/:id", s.putStaff)
+	v1.DELETE("/staff/:id", s.deactivateStaff)
+	v1.GET("/reports/plan-timeliness", s.planTimeliness)
+	v1.GET("/reports/follow-up-timeliness", s.followUpTimeliness)
+	v1.GET("/reports/step-attainment", s.stepAttainment)
+	v1.GET("/reports/exits", s.exitsReport)
+	v1.GET("/reports/waiting-time", s.waitingTime)
+	v1.GET("/notifications", s.inbox)
+	v1.POST("/notifications/:number/read", s.markRead)
+	v1.GET("/participants/:id", s.getJourney)
+	v1.POST("/participants/:id/plan", s.recordPlan)
+	v1.POST("/participants/:id/guide", s.assignGuide)
+	v1.POST("/participants/:id/mapping", s.recordMapping)
+	v1.POST("/participants/:id/meetings", s.recordMeeting)
+	v1.POST("/participants/:id/steps", s.passStep)
+	v1.POST("/participants/:id/pause", s.pause)
+	v1.POST("/participants/:id/resume", s.resume)
+	v1.POST("/participants/:id/transfer", s.transfer)
+	v1.POST("/participants/:id/exit", s.exit)
+	v1.POST("/participants/:id/deepened-plan", s.recordDeepenedPlan)
+	return r
+}
+
+// searchIndexed reports whether journeys may upsert their search attributes: only when
+// the namespace has them, or every workflow task would fail. A miss is asked again after
+// a minute, so registering them later takes effect without a restart.
+func (s *server) searchIndexed(ctx context.Context) bool {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.indexed || s.namespace == "" || time.Since(s.checked) < time.Minute {
+		return s.indexed
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	ok, err := workflows.SearchAttributesRegistered(cctx, s.tc, s.namespace)
+	if err != nil || !ok {
+		s.checked = time.Now()
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("journey search attributes are not registered; journeys start without them (README, \"Search attributes\")")
+		return false
+	}
+	s.indexed = true
+	return true
+}
+
+// Serve runs the handler on addr until ctx ends, then drains in-flight requests for up
+// to shutdownTimeout.
+func Serve(ctx context.Context, addr string, h http.Handler, shutdownTimeout time.Duration, log zerolog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set HTTP_ADDR or --http-addr to a free address)", addr, err)
+	}
+	return ServeListener(ctx, ln, h, shutdownTimeout, log)
+}
+
+// ServeListener is Serve on an open listener.
+func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout time.Duration, log zerolog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Msg("HTTP API listening")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP API: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	log.Info().Msg("HTTP API draining")
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain HTTP API: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

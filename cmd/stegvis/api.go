@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.temporal.io/sdk/client"
+
+	"github.com/stegvis/stegvis/api"
+	"github.com/stegvis/stegvis/config"
+	"github.com/stegvis/stegvis/logging"
+	"github.com/stegvis/stegvis/program"
+)
+
+func apiCommand() *ffcli.Command {
+	var (
+		logc config.Log
+		db   config.Database
+		tc   config.Temporal
+		hc   config.HTTP
+		pc   config.Programs
+	)
+	fs := newFlagSet("api")
+	logc.Register(fs, logging.FormatJSON)
+	db.Register(fs)
+	tc.Register(fs)
+	pc.Register(fs)
+	hc.Register(fs, ":8080")
+	return &ffcli.Command{
+		Name:       "api",
+		ShortUsage: "stegvis api [flags]",
+		ShortHelp:  "serve the HTTP API against a Temporal cluster",
+		FlagSet:    fs,
+		Options:    envOptions,
+		Exec: func(ctx context.Context, _ []string) error {
+			programs, err := program.Load(pc.Dir)
+			if err != nil {
+				return err
+			}
+			p, err := startClusterProcess(ctx, logc, db, tc)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			// Lazy: the API starts while Temporal is still coming up, and /readyz says so.
+			c, err := client.NewLazyClient(p.client)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace})
+			return api.Serve(ctx, hc.Addr, h, hc.ShutdownTimeout, p.log)
+		},
+	}
+}

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS deadlines;
+DROP TABLE IF EXISTS participants;
+DROP TABLE IF EXISTS journey_events;

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stegvis/stegvis/activities"
+)
+
+// InsertNotification writes a notification once; a second write with the same id is a
+// no-op and reports inserted=false.
+func (s *Store) InsertNotification(ctx context.Context, n activities.Notification) (bool, error) {
+	var recipient *string
+	if n.RecipientID != "" {
+		recipient = &n.RecipientID
+	}
+	tag, err := s.Pool.Exec(ctx, `
+		INSERT INTO notifications (id, participant_id, unit, deadline_id, deadline_kind, kind, level,
+		                           recipient_role, recipient_id, due_at, planned_at, resolved_from)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (id) DO NOTHING`,
+		n.ID, n.ParticipantID, n.Unit, n.DeadlineID, n.DeadlineKind, string(n.Kind), n.Level,
+		string(n.RecipientRole), recipient, n.DueAt, n.PlannedAt, nullable(n.ResolvedFrom))
+	if err != nil {
+		return false, fmt.Errorf("insert notification: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// NotificationsFor lists a participant's notifications, oldest first.
+func (s *Store) NotificationsFor(ctx context.Context, participantID string) ([]activities.Notification, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT id, participant_id, unit, deadline_id, deadline_kind, kind, level,
+		       recipient_role, coalesce(recipient_id, ''), due_at, planned_at
+		FROM notifications WHERE participant_id = $1 ORDER BY planned_at, id`, participantID)
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []activities.Notification
+	for rows.Next() {
+		var n activities.Notification
+		if err := rows.Scan(&n.ID, &n.ParticipantID, &n.Unit, &n.DeadlineID, &n.DeadlineKind, &n.Kind, &n.Level,
+			&n.RecipientRole, &n.RecipientID, &n.DueAt, &n.PlannedAt); err != nil {
+			return nil, fmt.Errorf("read notification: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// InboxItem is a notification in someone's inbox.
+type InboxItem struct {
+	Number        int64      `json:"number"`
+	ParticipantID string     `json:"participantId"`
+	Unit          string     `json:"unit"`
+	DeadlineID    string     `json:"deadlineId"`
+	Kind          string     `json:"kind"`
+	Level         int        `json:"level"`
+	RecipientRole string     `json:"recipientRole"`
+	RecipientID   string     `json:"recipientId"`
+	DueAt         time.Time  `json:"dueAt"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	ReadAt        *time.Time `json:"readAt,omitempty"`
+}
+
+const inboxColumns = `number, participant_id, unit, deadline_id, kind, level, recipient_role, recipient_id, due_at, created_at, read_at`
+
+func scanInbox(r pgx.CollectableRow) (InboxItem, error) {
+	var it InboxItem
+	return it, r.Scan(&it.Number, &it.ParticipantID, &it.Unit, &it.DeadlineID, &it.Kind, &it.Level, &it.RecipientRole,
+		&it.RecipientID, &it.DueAt, &it.CreatedAt, &it.ReadAt)
+}
+
+// Inbox lists a person's notifications, newest first.
+func (s *Store) Inbox(ctx context.Context, recipient string, unreadOnly bool, limit int) ([]InboxItem, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+inboxColumns+`
+		FROM notifications WHERE recipient_id = $1 AND (NOT $2 OR read_at IS NULL)
+		ORDER BY created_at DESC, number DESC LIMIT $3`, recipient, unreadOnly, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read inbox: %w", err)
+	}
+	return pgx.CollectRows(rows, scanInbox)
+}
+
+// MarkRead marks a notification as read by its recipient; reading it again keeps the
+// first time. ErrNotFound when the recipient has no such notification.
+func (s *Store) MarkRead(ctx context.Context, number int64, recipient string) (InboxItem, error) {
+	rows, err := s.Pool.Query(ctx, `UPDATE notifications SET read_at = coalesce(read_at, now())
+		WHERE number = $1 AND recipient_id = $2 RETURNING `+inboxColumns, number, recipient)
+	if err != nil {
+		return InboxItem{}, fmt.Errorf("mark read: %w", err)
+	}
+	it, err := pgx.CollectExactlyOneRow(rows, scanInbox)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return InboxItem{}, ErrNotFound
+	}
+	if err != nil {
+		return InboxItem{}, fmt.Errorf("mark read: %w", err)
+	}
+	return it, nil
+}
