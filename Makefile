@@ -6,7 +6,7 @@ export GOTOOLCHAIN := local
 BIN := bin/stegvis
 GO_FILES := $(shell find . -name '*.go' -not -path './.data/*')
 
-.PHONY: run build test test-go lint vet staticcheck workflowcheck fmt fmt-check histories clean help
+.PHONY: run build test test-go fuzz fuzz-short lint vet staticcheck workflowcheck fmt fmt-check histories clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,10 +19,24 @@ build: $(BIN) ## build bin/stegvis
 $(BIN): $(GO_FILES) go.mod go.sum $(shell find . -name '*.sql' -o -name '*.yaml' | grep -v '^./.data')
 	go build -o $(BIN) ./cmd/stegvis
 
-test: lint test-go ## everything CI runs: formatting, vet, staticcheck, workflowcheck and all tests
+test: lint test-go fuzz-short ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz
 
 test-go: ## all Go tests: unit, workflow (time-skipping), replay, API against real Temporal and PostgreSQL, smoke
 	go test -count=1 ./...
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one package and one target a run).
+# Inputs that fail land in <package>/testdata/fuzz/<target>/: commit them, they become
+# regression tests that every plain go test runs. The API's seeds include bodies over the
+# 64 KiB limit; minimising such an input would take the whole minute, so it is capped.
+FUZZTIME ?= 1m
+
+fuzz: ## run each fuzz target for FUZZTIME (default 1m): make fuzz FUZZTIME=10m
+	go test ./program -run '^$$' -fuzz '^FuzzParseSpan$$' -fuzztime $(FUZZTIME)
+	go test ./program -run '^$$' -fuzz '^FuzzParseProgram$$' -fuzztime $(FUZZTIME)
+	go test ./api -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+
+fuzz-short: ## run each fuzz target for 5s (part of make test)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 lint: fmt-check vet staticcheck workflowcheck ## static checks
 

@@ -27,18 +27,25 @@ func decode(c *gin.Context, dst any) bool {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
-	if err == nil {
-		if dec.More() || dec.Decode(&struct{}{}) != io.EOF {
-			fail(c, http.StatusBadRequest, CodeInvalidJSON, "the body holds more than one JSON value; send a single JSON object")
-			return false
-		}
-		return true
-	}
 	var (
 		syntax   *json.SyntaxError
 		typeErr  *json.UnmarshalTypeError
 		tooLarge *http.MaxBytesError
 	)
+	if err == nil {
+		if dec.More() {
+			fail(c, http.StatusBadRequest, CodeInvalidJSON, "the body holds more than one JSON value; send a single JSON object")
+			return false
+		}
+		// Only the end of the body may follow; reading on to it may cross the size limit.
+		switch err = dec.Decode(&struct{}{}); {
+		case err == io.EOF:
+			return true
+		case !errors.As(err, &tooLarge):
+			fail(c, http.StatusBadRequest, CodeInvalidJSON, "the body holds more than one JSON value; send a single JSON object")
+			return false
+		}
+	}
 	switch {
 	case errors.Is(err, io.EOF):
 		fail(c, http.StatusBadRequest, CodeInvalidJSON, "the body is empty; send a JSON object")
@@ -72,6 +79,9 @@ func kind(t reflect.Type) string {
 		return "an object"
 	case reflect.Bool:
 		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
 	default:
 		return "a number"
 	}
