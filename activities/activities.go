@@ -116,6 +116,11 @@ type Activities struct {
 	Delivery *Delivery
 	// Digests collects the daily digests; nil sends none.
 	Digests DigestStore
+	// Retention finds and erases the personal data of participants whose retention
+	// period has passed, and Temporal deletes their journey histories; EraseExpired
+	// refuses to run without both.
+	Retention RetentionStore
+	Temporal  RetentionTemporal
 }
 
 // DeliverNotification sends a written notification out by the configured channels.

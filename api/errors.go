@@ -42,6 +42,9 @@ const (
 	CodeMethodNotAllowed   = "method_not_allowed"
 	CodeUnavailable        = "unavailable"
 	CodeInternal           = "internal"
+	CodeUnauthenticated    = "unauthenticated"
+	CodeForbidden          = "forbidden"
+	CodeRateLimited        = "rate_limited"
 )
 
 func fail(c *gin.Context, status int, code, message string, fields ...workflows.FieldError) {

@@ -12,9 +12,12 @@ import (
 )
 
 func (s *server) inbox(c *gin.Context) {
-	recipient := c.Query("recipient")
+	recipient := c.DefaultQuery("recipient", principal(c).Subject)
 	if !orgIDPattern.MatchString(recipient) {
-		fail(c, http.StatusBadRequest, CodeBadRequest, "recipient is required: the staff id whose notifications to list, as ?recipient=g-anna")
+		fail(c, http.StatusBadRequest, CodeBadRequest, "recipient must be a staff id, as ?recipient=g-anna; leave it out for your own inbox")
+		return
+	}
+	if !s.ownInbox(c, recipient) {
 		return
 	}
 	status := c.DefaultQuery("status", "all")
@@ -30,9 +33,19 @@ func (s *server) inbox(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"notifications": items})
 }
 
+// ownInbox lets people read only their own notifications.
+func (s *server) ownInbox(c *gin.Context, recipient string) bool {
+	if recipient != principal(c).Subject {
+		s.deny(c, "", fmt.Sprintf("you may read only your own notifications (recipient %q), not %q's", principal(c).Subject, recipient))
+		return false
+	}
+	return true
+}
+
 // MarkReadRequest is the body of POST /v1/notifications/{number}/read.
 type MarkReadRequest struct {
-	Recipient string `json:"recipient"`
+	// Recipient is the caller's own staff id; it may be left out.
+	Recipient string `json:"recipient,omitempty"`
 }
 
 func (s *server) markRead(c *gin.Context) {
@@ -42,7 +55,13 @@ func (s *server) markRead(c *gin.Context) {
 		return
 	}
 	var req MarkReadRequest
-	if !decode(c, &req) {
+	if c.Request.ContentLength != 0 && !decode(c, &req) {
+		return
+	}
+	if req.Recipient == "" {
+		req.Recipient = principal(c).Subject
+	}
+	if !s.ownInbox(c, req.Recipient) {
 		return
 	}
 	item, err := s.db.MarkRead(c.Request.Context(), n, req.Recipient)

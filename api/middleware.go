@@ -44,9 +44,11 @@ func requestContext(log zerolog.Logger, m *metrics.HTTP) gin.HandlerFunc {
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
 		m.Duration.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
-		ev := l.Info()
+		// The context's logger: authentication has added the user to it by now.
+		lc := zerolog.Ctx(c.Request.Context())
+		ev := lc.Info()
 		if status >= 500 {
-			ev = l.Error()
+			ev = lc.Error()
 		}
 		// The path holds only pseudonymous ids; query strings are left out on purpose.
 		ev.Str("method", c.Request.Method).Str("route", route).Str("path", c.Request.URL.Path).

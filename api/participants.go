@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/rs/zerolog"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -22,6 +23,11 @@ type StartRequest struct {
 	ReferredAt    string `json:"referredAt"`
 	GuideID       string `json:"guideId,omitempty"`
 	Priority      int    `json:"priority,omitempty"`
+	// Who the participant is: stored encrypted in PostgreSQL, never in the journey.
+	PersonalNumber string `json:"personalNumber,omitempty"`
+	Name           string `json:"name,omitempty"`
+	// CaseWorkerID is the social-services case worker who may follow the journey.
+	CaseWorkerID string `json:"caseWorkerId,omitempty"`
 }
 
 // PlanRequest is the body of POST /v1/participants/{id}/plan.
@@ -123,6 +129,9 @@ func (s *server) startJourney(c *gin.Context) {
 		return
 	}
 
+	if !s.saveIdentity(c, req) || !s.audit(c, start.ParticipantID, "allowed", nil) {
+		return
+	}
 	ctx := c.Request.Context()
 	wid := workflows.JourneyWorkflowID(start.ParticipantID)
 	_, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -212,12 +221,28 @@ func (s *server) getJourney(c *gin.Context) {
 	if !ok {
 		return
 	}
-	st, err := s.query(c, id)
+	st, ok := c.Get(journeyKey) // read by the access check
+	if !ok {
+		var err error
+		if st, err = s.query(c, id); err != nil {
+			failTemporal(c, err, id)
+			return
+		}
+	}
+	person, err := s.person(c, id)
 	if err != nil {
-		failTemporal(c, err, id)
+		zerolog.Ctx(c.Request.Context()).Error().Err(err).Msg("reading the participant's identity failed")
+		c.Header("Retry-After", "5")
+		fail(c, http.StatusServiceUnavailable, CodeUnavailable, "who the participant is could not be read; try again in a few seconds, and quote the request id if it lasts")
 		return
 	}
-	c.JSON(http.StatusOK, st.View(s.now()))
+	c.JSON(http.StatusOK, ParticipantView{JourneyView: st.(workflows.JourneyState).View(s.now()), Person: person})
+}
+
+// ParticipantView is a journey with who the participant is, for those who may see it.
+type ParticipantView struct {
+	workflows.JourneyView
+	Person *Person `json:"person,omitempty"`
 }
 
 func (s *server) recordPlan(c *gin.Context) {

@@ -86,8 +86,9 @@ func (s *server) migrateJourneys(c *gin.Context) {
 	results := make([]MigrateResult, 0, len(req.ParticipantIDs))
 	audit := func(id, outcome, message string) bool {
 		entry := store.AuditEntry{
-			Actor: req.RequestedBy, Action: "program.migrate", ParticipantID: id, Outcome: outcome,
-			Detail:    map[string]any{"program": p.ID, "toVersion": p.Version, "reason": req.Reason, "message": message},
+			Actor: principal(c).Subject, Action: "program.migrate", ParticipantID: id, Outcome: outcome,
+			Detail: map[string]any{"program": p.ID, "toVersion": p.Version, "reason": req.Reason, "message": message,
+				"requestedBy": req.RequestedBy},
 			RequestID: c.GetString(requestIDKey),
 		}
 		if err := s.db.Audit(ctx, entry); err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -21,6 +22,22 @@ const (
 
 var phases = []string{string(workflows.PhaseWaitingForGuide), string(workflows.PhasePlanning), string(workflows.PhaseActive),
 	string(workflows.PhasePaused), string(workflows.PhaseExited)}
+
+// intParam reads an optional whole-number query parameter between lo and hi into
+// dst; false when it has answered 400.
+func intParam(c *gin.Context, name string, lo, hi int, dst *int) bool {
+	v := c.Query(name)
+	if v == "" {
+		return true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		fail(c, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s must be a number from %d to %d, not %q", name, lo, hi, v))
+		return false
+	}
+	*dst = n
+	return true
+}
 
 // boolParam reads an optional true/false query parameter.
 func boolParam(c *gin.Context, name string) (bool, bool) {
@@ -49,21 +66,14 @@ func (s *server) listParticipants(c *gin.Context) {
 		fail(c, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("phase %q is not a phase; use one of %v", f.Phase, phases))
 		return
 	}
-	if v := c.Query("step"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 5 {
-			fail(c, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("step must be a number from 0 to 5, not %q", v))
+	if c.Query("step") != "" {
+		f.Step = new(int)
+		if !intParam(c, "step", 0, 5, f.Step) {
 			return
 		}
-		f.Step = &n
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			fail(c, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("limit must be a number from 1 to %d, not %q", maxPage, v))
-			return
-		}
-		f.Limit = n
+	if !intParam(c, "limit", 1, maxPage, &f.Limit) {
+		return
 	}
 	var ok bool
 	if f.Overdue, ok = boolParam(c, "overdue"); !ok {
@@ -74,23 +84,68 @@ func (s *server) listParticipants(c *gin.Context) {
 	}
 	page := f.Limit
 	f.Limit = page + 1 // one more tells whether there is a next page
+	var err error
+	if f.Scope, err = s.scope(c); err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
 	rows, err := s.db.Participants(c.Request.Context(), s.now(), f)
 	if err != nil {
 		s.readModelFailed(c, err)
 		return
 	}
-	body := gin.H{"participants": rows}
+	body := gin.H{}
 	if len(rows) > page {
-		body["participants"] = rows[:page]
+		rows = rows[:page]
 		body["next"] = rows[page-1].ParticipantID
 	}
-	c.JSON(http.StatusOK, body)
+	body["participants"] = rows
+	if s.auditRows(c, ids(rows, func(r store.ParticipantRow) string { return r.ParticipantID })) {
+		c.JSON(http.StatusOK, body)
+	}
+}
+
+func ids[T any](rows []T, id func(T) string) []string {
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if i := id(r); len(out) == 0 || out[len(out)-1] != i {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// auditRows logs a list read as a read of each participant it shows; false when
+// the log could not be written (answered with a 503).
+func (s *server) auditRows(c *gin.Context, participants []string) bool {
+	if len(participants) == 0 {
+		return s.audit(c, "", "allowed", nil)
+	}
+	return s.audit(c, "", "allowed", participants)
 }
 
 // caseload is one guide's participants, with the counts a team lead looks at first.
+// A guide sees their own, a team lead their team's guides', a unit manager their
+// unit's guides'.
 func (s *server) caseload(c *gin.Context) {
 	guide := c.Param("id")
-	active, err := s.db.Participants(c.Request.Context(), s.now(), store.ParticipantFilter{GuideID: guide, NotExited: true, Limit: 10_000})
+	sc, err := s.scope(c)
+	if err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
+	if !sc.Everyone && guide != sc.GuideID {
+		g, err := s.db.StaffMember(c.Request.Context(), guide)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.readModelFailed(c, err)
+			return
+		}
+		if err != nil || !((sc.TeamLead != "" && g.ReportsTo == sc.TeamLead) || (sc.Unit != "" && g.UnitID == sc.Unit)) {
+			s.deny(c, "", fmt.Sprintf("the caseload of %q is not yours to see: a guide sees their own, a team lead their team's and a unit manager their unit's", guide))
+			return
+		}
+	}
+	active, err := s.db.Participants(c.Request.Context(), s.now(), store.ParticipantFilter{GuideID: guide, NotExited: true, Limit: 10_000, Scope: store.Scope{Everyone: true}})
 	if err != nil {
 		s.readModelFailed(c, err)
 		return
@@ -103,23 +158,39 @@ func (s *server) caseload(c *gin.Context) {
 			overdue++
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"guideId": guide, "total": len(active), "overdue": overdue, "byPhase": byPhase, "participants": active})
+	if s.auditRows(c, ids(active, func(r store.ParticipantRow) string { return r.ParticipantID })) {
+		c.JSON(http.StatusOK, gin.H{"guideId": guide, "total": len(active), "overdue": overdue, "byPhase": byPhase, "participants": active})
+	}
 }
 
 func (s *server) queue(c *gin.Context) {
-	rows, err := s.db.Queue(c.Request.Context(), s.now(), c.Query("unit"))
+	sc, err := s.scope(c)
 	if err != nil {
 		s.readModelFailed(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"participants": rows})
+	rows, err := s.db.Queue(c.Request.Context(), s.now(), c.Query("unit"), sc)
+	if err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
+	if s.auditRows(c, ids(rows, func(r store.QueueRow) string { return r.ParticipantID })) {
+		c.JSON(http.StatusOK, gin.H{"participants": rows})
+	}
 }
 
 func (s *server) overdue(c *gin.Context) {
-	rows, err := s.db.Overdue(c.Request.Context(), s.now(), c.Query("unit"), c.Query("guideId"))
+	sc, err := s.scope(c)
 	if err != nil {
 		s.readModelFailed(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"deadlines": rows})
+	rows, err := s.db.Overdue(c.Request.Context(), s.now(), c.Query("unit"), c.Query("guideId"), sc)
+	if err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
+	if s.auditRows(c, ids(rows, func(r store.OverdueRow) string { return r.ParticipantID })) {
+		c.JSON(http.StatusOK, gin.H{"deadlines": rows})
+	}
 }

@@ -32,7 +32,8 @@ func (s *server) period(c *gin.Context) (store.Period, bool) {
 		fail(c, http.StatusBadRequest, CodeBadRequest, "from must be before to")
 		return p, false
 	}
-	return p, true
+	// Reports count, they name nobody; still, a unit's figures are for its own leads.
+	return p, s.unitScope(c, &p.Unit)
 }
 
 // report answers rows as JSON, or as CSV with ?format=csv (one column per JSON field).

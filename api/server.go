@@ -16,8 +16,10 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
+	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/program"
+	"github.com/stegvis/stegvis/protect"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -34,8 +36,13 @@ type Database interface {
 	Ping(ctx context.Context) error
 	Audit(ctx context.Context, e store.AuditEntry) error
 	Participants(ctx context.Context, now time.Time, f store.ParticipantFilter) ([]store.ParticipantRow, error)
-	Queue(ctx context.Context, now time.Time, unit string) ([]store.QueueRow, error)
-	Overdue(ctx context.Context, now time.Time, unit, guideID string) ([]store.OverdueRow, error)
+	Queue(ctx context.Context, now time.Time, unit string, scope store.Scope) ([]store.QueueRow, error)
+	Overdue(ctx context.Context, now time.Time, unit, guideID string, scope store.Scope) ([]store.OverdueRow, error)
+	AuditMany(ctx context.Context, e store.AuditEntry, participantIDs []string) error
+	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
+	StaffMember(ctx context.Context, id string) (store.Staff, error)
+	SaveIdentity(ctx context.Context, id store.Identity) (bool, error)
+	IdentityOf(ctx context.Context, participantID string) (store.Identity, error)
 	UpsertUnit(ctx context.Context, u store.Unit) error
 	Units(ctx context.Context) ([]store.Unit, error)
 	SetUnitActive(ctx context.Context, id string, active bool) error
@@ -64,6 +71,16 @@ type Deps struct {
 	Namespace string
 	// Now is the clock used for statuses and validation; time.Now when nil.
 	Now func() time.Time
+	// Auth verifies bearer tokens; every /v1 request needs one.
+	Auth auth.Verifier
+	// Keys seal participants' names and personal identity numbers in PostgreSQL, and
+	// serve the codec endpoint that lets the Temporal UI decrypt payloads.
+	Keys *protect.Keyring
+	// RateLimit is requests per second per user (0: unlimited), RateBurst the bucket.
+	RateLimit float64
+	RateBurst int
+	// CodecOrigins may call the codec endpoint from a browser (the Temporal UI's URL).
+	CodecOrigins []string
 }
 
 type server struct {
@@ -75,13 +92,23 @@ type server struct {
 	db        Database
 	programs  *program.Catalog
 	now       func() time.Time
+	verifier  auth.Verifier
+	keys      *protect.Keyring
+	limits    *limiter
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
 // NewRouter returns the API's handler.
 func NewRouter(d Deps) *gin.Engine {
-	s := &server{tc: d.Temporal, db: d.DB, programs: d.Programs, now: d.Now, namespace: d.Namespace}
+	s := &server{tc: d.Temporal, db: d.DB, programs: d.Programs, now: d.Now, namespace: d.Namespace,
+		verifier: d.Auth, keys: d.Keys, limits: newLimiter(d.RateLimit, max(d.RateBurst, 1))}
+	if s.verifier == nil {
+		panic("api: Deps.Auth is required; the API never runs without authentication")
+	}
+	if s.keys == nil {
+		panic("api: Deps.Keys is required to seal personal data")
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -104,40 +131,45 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPISpec) })
 
-	v1 := r.Group("/v1")
+	s.codecRoutes(r, d.CodecOrigins)
+
+	// Everything under /v1 needs a token; each route names the roles it is for, and
+	// the participant routes check ownership too (authz.go).
+	v1 := r.Group("/v1", s.authenticate())
 	v1.GET("/programs", s.listPrograms)
 	v1.GET("/programs/:id", s.getProgram)
-	v1.POST("/programs/:id/migrate", s.migrateJourneys)
-	v1.POST("/participants", s.startJourney)
-	v1.GET("/participants", s.listParticipants)
-	v1.GET("/guides/:id/caseload", s.caseload)
-	v1.GET("/queue", s.queue)
-	v1.GET("/overdue", s.overdue)
+	v1.POST("/programs/:id/migrate", s.allow(admins...), s.migrateJourneys)
+	v1.POST("/participants", s.allow(systems...), s.startJourney)
+	v1.GET("/participants", s.allow(readers...), s.listParticipants)
+	v1.GET("/guides/:id/caseload", s.allow(auth.Guide, auth.TeamLead, auth.UnitManager, auth.System), s.caseload)
+	v1.GET("/queue", s.allow(leads...), s.queue)
+	v1.GET("/overdue", s.allow(overdueReaders...), s.overdue)
 	v1.GET("/units", s.listUnits)
-	v1.PUT("/units/:id", s.putUnit)
-	v1.DELETE("/units/:id", s.deactivateUnit)
+	v1.PUT("/units/:id", s.allow(admins...), s.putUnit)
+	v1.DELETE("/units/:id", s.allow(admins...), s.deactivateUnit)
 	v1.GET("/staff", s.listStaff)
-	v1.POST("/staff/import", s.importStaff)
-	v1.PUT("/staff/:id", s.putStaff)
-	v1.DELETE("/staff/:id", s.deactivateStaff)
-	v1.GET("/reports/plan-timeliness", s.planTimeliness)
-	v1.GET("/reports/follow-up-timeliness", s.followUpTimeliness)
-	v1.GET("/reports/step-attainment", s.stepAttainment)
-	v1.GET("/reports/exits", s.exitsReport)
-	v1.GET("/reports/waiting-time", s.waitingTime)
-	v1.GET("/notifications", s.inbox)
-	v1.POST("/notifications/:number/read", s.markRead)
-	v1.GET("/participants/:id", s.getJourney)
-	v1.POST("/participants/:id/plan", s.recordPlan)
-	v1.POST("/participants/:id/guide", s.assignGuide)
-	v1.POST("/participants/:id/mapping", s.recordMapping)
-	v1.POST("/participants/:id/meetings", s.recordMeeting)
-	v1.POST("/participants/:id/steps", s.passStep)
-	v1.POST("/participants/:id/pause", s.pause)
-	v1.POST("/participants/:id/resume", s.resume)
-	v1.POST("/participants/:id/transfer", s.transfer)
-	v1.POST("/participants/:id/exit", s.exit)
-	v1.POST("/participants/:id/deepened-plan", s.recordDeepenedPlan)
+	v1.POST("/staff/import", s.allow(admins...), s.importStaff)
+	v1.PUT("/staff/:id", s.allow(admins...), s.putStaff)
+	v1.DELETE("/staff/:id", s.allow(admins...), s.deactivateStaff)
+	v1.GET("/reports/plan-timeliness", s.allow(leads...), s.planTimeliness)
+	v1.GET("/reports/follow-up-timeliness", s.allow(leads...), s.followUpTimeliness)
+	v1.GET("/reports/step-attainment", s.allow(leads...), s.stepAttainment)
+	v1.GET("/reports/exits", s.allow(leads...), s.exitsReport)
+	v1.GET("/reports/waiting-time", s.allow(leads...), s.waitingTime)
+	v1.GET("/notifications", s.allow(inboxRoles...), s.inbox)
+	v1.POST("/notifications/:number/read", s.allow(inboxRoles...), s.markRead)
+	v1.GET("/audit", s.allow(admins...), s.auditLog)
+	v1.GET("/participants/:id", s.forParticipant(readers...), s.getJourney)
+	v1.POST("/participants/:id/plan", s.forParticipant(recorders...), s.recordPlan)
+	v1.POST("/participants/:id/guide", s.forParticipant(recorders...), s.assignGuide)
+	v1.POST("/participants/:id/mapping", s.forParticipant(recorders...), s.recordMapping)
+	v1.POST("/participants/:id/meetings", s.forParticipant(attendance...), s.recordMeeting)
+	v1.POST("/participants/:id/steps", s.forParticipant(recorders...), s.passStep)
+	v1.POST("/participants/:id/pause", s.forParticipant(recorders...), s.pause)
+	v1.POST("/participants/:id/resume", s.forParticipant(recorders...), s.resume)
+	v1.POST("/participants/:id/transfer", s.forParticipant(leads...), s.transfer)
+	v1.POST("/participants/:id/exit", s.forParticipant(recorders...), s.exit)
+	v1.POST("/participants/:id/deepened-plan", s.forParticipant(recorders...), s.recordDeepenedPlan)
 	return r
 }
 

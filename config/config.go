@@ -6,6 +6,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stegvis/stegvis/store"
@@ -144,4 +145,64 @@ func (c Delivery) DigestClock() (hour, minute int, ok bool, err error) {
 		return 0, 0, false, fmt.Errorf("DIGEST_TIME %q: write a time of day as HH:MM, for example 07:30", c.DigestTime)
 	}
 	return t.Hour(), t.Minute(), true, nil
+}
+
+// Keys is the application-level encryption key ring: participants' names and
+// personal identity numbers in PostgreSQL, and every Temporal payload.
+type Keys struct {
+	EncryptionKeys string
+}
+
+// Register adds the key flag.
+func (c *Keys) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.EncryptionKeys, "encryption-keys", "", "AES-256 key ring, id:base64key,… with the current key first (openssl rand -base64 32); dev makes one in --data-dir when empty")
+}
+
+// Auth is how the API authenticates callers and how hard it lets them push.
+type Auth struct {
+	OIDCIssuer   string
+	OIDCJWKSURL  string
+	OIDCAudience string
+	UserClaim    string
+	RolesClaim   string
+	RolePrefix   string
+	RateLimit    float64
+	RateBurst    int
+	CodecOrigins string
+}
+
+// Register adds the authentication flags.
+func (c *Auth) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL whose tokens the API accepts (the iss claim); required by stegvis api, dev mints its own when empty")
+	fs.StringVar(&c.OIDCJWKSURL, "oidc-jwks-url", "", "the issuer's JWKS URL; discovered from OIDC_ISSUER/.well-known/openid-configuration when empty")
+	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "audience (aud claim) tokens must carry, usually the client id registered for stegvis; empty skips the check")
+	fs.StringVar(&c.UserClaim, "oidc-user-claim", "sub", "claim holding the staff id, as in the org chart")
+	fs.StringVar(&c.RolesClaim, "oidc-roles-claim", "roles", "claim holding the stegvis roles (string or list; a dotted path such as realm_access.roles reaches into objects)")
+	fs.StringVar(&c.RolePrefix, "oidc-role-prefix", "", "prefix of stegvis roles in the roles claim (stegvis. makes stegvis.guide a guide); other values are ignored")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 20, "requests per second each user may make (0: unlimited); more get 429 with Retry-After")
+	fs.IntVar(&c.RateBurst, "rate-burst", 60, "requests a user may make at once before the rate limit applies")
+	fs.StringVar(&c.CodecOrigins, "codec-cors-origins", "", "comma-separated browser origins (the Temporal UI's URL) allowed to call /codec")
+}
+
+// Origins lists CodecOrigins.
+func (c Auth) Origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.CodecOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Retention is how long personal data is kept after a participant leaves.
+type Retention struct {
+	AfterExit string
+	Time      string
+}
+
+// Register adds the retention flags.
+func (c *Retention) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.AfterExit, "retention-after-exit", "60 months", "how long after exit a participant's personal data and free text are erased (e.g. 60 months, 2 weeks, 90s); empty keeps them")
+	fs.StringVar(&c.Time, "retention-time", "03:00", "local time (Europe/Stockholm) of the daily retention run")
 }

@@ -34,6 +34,10 @@ const (
 	DBFile = "temporal.db"
 )
 
+// NamespaceCacheRefresh is how often the embedded server's services reload namespaces,
+// and with them the search attributes stegvis registers at start.
+const NamespaceCacheRefresh = time.Second
+
 // Options configure the embedded server.
 type Options struct {
 	DataDir   string // the SQLite file lives here; created if missing
@@ -42,6 +46,8 @@ type Options struct {
 	UIPort    int    // Web UI port; 0 disables the UI
 	Namespace string
 	Log       zerolog.Logger
+	// CodecEndpoint is the codec server the UI asks to decrypt payloads (stegvis's /codec).
+	CodecEndpoint string
 }
 
 // Server is a running embedded Temporal server.
@@ -83,6 +89,8 @@ func Start(o Options) (*Server, error) {
 	}
 	logger := serverLogger{l: o.Log.With().Str("component", "temporal-server").Logger().Level(lvl), quiet: &atomic.Bool{}}
 	dyn := dynamicconfig.StaticClient{
+		// New search attributes reach every service within a second (default 10 s).
+		dynamicconfig.NamespaceCacheRefreshInterval.Key():                NamespaceCacheRefresh,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 	}
@@ -110,6 +118,8 @@ func Start(o Options) (*Server, error) {
 			DisableNewsFetch:    true, // municipal networks are often closed
 			HideLogs:            true,
 			CORS:                uiconfig.CORS{CookieInsecure: true},
+			Codec: uiconfig.Codec{Endpoint: o.CodecEndpoint,
+				DefaultErrorMessage: "Payloads are encrypted. The codec server decrypts them for admins only: see the README, \"Reading payloads in the Temporal UI\"."},
 		}))
 		s.uiErr = make(chan error, 1)
 		go func() { s.uiErr <- s.ui.Start() }()

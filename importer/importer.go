@@ -29,6 +29,7 @@ var Columns = []string{"participant_id", "program_id", "unit", "referred_at", "g
 // Options configure a run.
 type Options struct {
 	APIURL      string    // the stegvis API, e.g. http://127.0.0.1:8080
+	Token       string    // a bearer token with the system role
 	File        string    // the CSV file
 	Concurrency int       // requests in flight
 	Restart     bool      // ignore the checkpoint and start from the first row
@@ -247,6 +248,7 @@ func post(ctx context.Context, o Options, path string, body any) (int, string, e
 			return 0, "", err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+o.Token)
 		resp, err := o.Client.Do(req)
 		if err != nil {
 			return 0, "", fmt.Errorf("the stegvis API at %s does not answer (%w); start it or set --api-url", o.APIURL, err)
@@ -266,6 +268,10 @@ func post(ctx context.Context, o Options, path string, body any) (int, string, e
 			case <-ctx.Done():
 				return 0, "", ctx.Err()
 			}
+		}
+		// A refused token refuses every row: stop rather than reject the whole file.
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return 0, "", fmt.Errorf("the stegvis API refused the import's token (%d: %s); set --api-token or API_TOKEN to a token with the system role", resp.StatusCode, e.Error.Message)
 		}
 		if resp.StatusCode >= 500 {
 			return 0, "", fmt.Errorf("the stegvis API answered %d: %s", resp.StatusCode, e.Error.Message)

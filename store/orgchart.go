@@ -210,3 +210,13 @@ func found(ok bool, id string) string {
 	}
 	return ""
 }
+
+// UpsertUnitIfMissing creates a unit unless it exists.
+func (s *Store) UpsertUnitIfMissing(ctx context.Context, u Unit) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO units (unit_id, name, active) VALUES ($1, $2, $3) ON CONFLICT (unit_id) DO NOTHING`,
+		u.UnitID, u.Name, u.Active)
+	if err != nil {
+		return fmt.Errorf("save unit: %w", err)
+	}
+	return nil
+}

@@ -37,6 +37,7 @@ type ParticipantFilter struct {
 	Overdue         bool
 	WaitingForGuide bool
 	NotExited       bool
+	Scope           Scope  // whom the caller may see; the zero Scope sees nobody
 	After           string // keyset: participant ids after this one
 	Limit           int
 }
@@ -94,6 +95,7 @@ func (s *Store) Participants(ctx context.Context, now time.Time, f ParticipantFi
 	if f.After != "" {
 		add("p.participant_id > ?", f.After)
 	}
+	where = append(where, f.Scope.sql(&args))
 	args = append(args, f.Limit)
 	q := fmt.Sprintf("SELECT %s FROM participants p WHERE %s ORDER BY p.participant_id LIMIT $%d", participantColumns, strings.Join(where, " AND "), len(args))
 	rows, err := s.Pool.Query(ctx, q, args...)
@@ -111,13 +113,14 @@ type QueueRow struct {
 
 // Queue lists the participants without a guide: the most urgent need first, then the
 // longest wait.
-func (s *Store) Queue(ctx context.Context, now time.Time, unit string) ([]QueueRow, error) {
+func (s *Store) Queue(ctx context.Context, now time.Time, unit string, scope Scope) ([]QueueRow, error) {
 	args := []any{now}
 	cond := ""
 	if unit != "" {
 		args = append(args, unit)
 		cond = " AND p.unit = $2"
 	}
+	cond += " AND " + scope.sql(&args)
 	rows, err := s.Pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM participants p
 		WHERE p.guide_id IS NULL AND p.phase <> 'exited'%s ORDER BY p.priority, p.referred_at, p.participant_id`, participantColumns, cond), args...)
 	if err != nil {
@@ -148,7 +151,7 @@ type OverdueRow struct {
 }
 
 // Overdue lists open deadlines that have passed, most overdue first.
-func (s *Store) Overdue(ctx context.Context, now time.Time, unit, guideID string) ([]OverdueRow, error) {
+func (s *Store) Overdue(ctx context.Context, now time.Time, unit, guideID string, scope Scope) ([]OverdueRow, error) {
 	args := []any{now}
 	cond := ""
 	if unit != "" {
@@ -159,6 +162,7 @@ func (s *Store) Overdue(ctx context.Context, now time.Time, unit, guideID string
 		args = append(args, guideID)
 		cond += fmt.Sprintf(" AND p.guide_id = $%d", len(args))
 	}
+	cond += " AND " + scope.sql(&args)
 	rows, err := s.Pool.Query(ctx, `SELECT p.participant_id, p.unit, coalesce(p.guide_id, ''), d.deadline_id, d.kind,
 			to_char(d.due_date, 'YYYY-MM-DD'), d.due_at, d.escalation_level
 		FROM deadlines d JOIN participants p USING (participant_id)

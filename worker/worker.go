@@ -24,6 +24,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.DailyDigest, workflow.RegisterOptions{Name: workflows.DigestWorkflowType})
 	r.RegisterActivityWithOptions(acts.SendDigests, activity.RegisterOptions{Name: activities.SendDigestsName})
 	r.RegisterActivityWithOptions(activities.ScheduleDeadline, activity.RegisterOptions{Name: activities.ScheduleDeadlineName})
+	r.RegisterWorkflowWithOptions(workflows.RetentionWorkflow, workflow.RegisterOptions{Name: workflows.RetentionWorkflowType})
+	r.RegisterActivityWithOptions(acts.EraseExpired, activity.RegisterOptions{Name: activities.EraseExpiredName})
 }
 
 // Run polls the journey task queue until ctx ends, then stops: it stops polling, lets

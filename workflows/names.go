@@ -38,6 +38,16 @@ const (
 	workflowIDPrefix = "journey-"
 )
 
+// Names of the retention run, which erases personal data a while after an exit.
+const (
+	// RetentionWorkflowType is the registered name of RetentionWorkflow.
+	RetentionWorkflowType = "Retention"
+	// RetentionScheduleID is the Temporal Schedule that starts it every night.
+	RetentionScheduleID = "stegvis-retention"
+	// RetentionWorkflowID is the workflow ID of the runs the schedule starts.
+	RetentionWorkflowID = "stegvis-retention-run"
+)
+
 // JourneyWorkflowID is the workflow ID of a participant's journey. The participant id
 // is pseudonymous, so the workflow ID carries no personal data.
 func JourneyWorkflowID(participantID string) string {

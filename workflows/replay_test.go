@@ -23,10 +23,11 @@ import (
 
 	"github.com/stegvis/stegvis/activities"
 	"github.com/stegvis/stegvis/calendar"
+	"github.com/stegvis/stegvis/program"
 )
 
 // historiesDir holds JSON histories recorded from each released version of the journey
-// workflow. They are committed and never edited: a change to workflow code that cannot
+// and retention workflows. They are committed and never edited: a change to workflow code that cannot
 // replay them would break running journeys.
 const historiesDir = "testdata/histories"
 
@@ -44,6 +45,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Journey, workflow.RegisterOptions{Name: JourneyWorkflowType})
+			r.RegisterWorkflowWithOptions(RetentionWorkflow, workflow.RegisterOptions{Name: RetentionWorkflowType})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("the current workflow code cannot replay %s: %v\n"+
 					"Guard the change with workflow.GetVersion (see README, \"Changing workflow code\").", f, err)
@@ -53,11 +55,45 @@ func TestReplayCommittedHistories(t *testing.T) {
 }
 
 // TestRecordHistories writes the histories the replay test uses. It runs only with
-// -record-histories (make histories), against a real Temporal server in process.
+// -record-histories (make histories), against a real Temporal server in process. Each
+// workflow records in its own subtest, so one can be recorded without rewriting the
+// others: go test ./workflows -run TestRecordHistories/retention -record-histories.
 func TestRecordHistories(t *testing.T) {
 	if !*recordHistories {
 		t.Skip("run with -record-histories to record new histories")
 	}
+	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("journey", recordJourneyHistories)
+	t.Run("retention", recordRetentionHistories)
+}
+
+// recordRetentionHistories records a retention run that takes two batches.
+func recordRetentionHistories(t *testing.T) {
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	f := &fakeErase{answers: []activities.EraseResult{{Erased: 200, More: true}, {Erased: 12, Skipped: 1}}}
+	w := retentionWorker(ts, f)
+	defer w.Stop()
+	c := ts.GetDefaultClient()
+	ctx := context.Background()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: RetentionWorkflowID, TaskQueue: TaskQueue},
+		RetentionWorkflowType, RetentionInput{After: program.MustSpan("24 months")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res RetentionResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Erased != 212 || res.Rounds != 2 {
+		t.Fatalf("retention result %+v", res)
+	}
+	writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, "retention-v1-two-batches.json"))
+}
+
+// recordJourneyHistories records the journey scenarios.
+func recordJourneyHistories(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	mem := &memoryNotifications{ids: map[string]bool{}, now: time.Now}
 	w := journeyWorker(ts, mem)
@@ -65,7 +101,7 @@ func TestRecordHistories(t *testing.T) {
 	c := ts.GetDefaultClient()
 	ctx := context.Background()
 	now := time.Now().In(calendar.Stockholm)
-	if err := RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
+	if err := RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace(), 0); err != nil {
 		t.Fatal(err)
 	}
 
@@ -82,9 +118,6 @@ func TestRecordHistories(t *testing.T) {
 		{name: "steg-waiting", referred: calendar.Date(now), program: "steg"},
 		{name: "steg-step-pause-transfer-exit", referred: now.AddDate(0, 0, -3), program: "steg", plan: ptr(now.Add(-2 * time.Hour)), life: true},
 		{name: "guide-mapping-plan-deepened", referred: now.AddDate(0, 0, -2), program: "jobbgaranti", plan: ptr(now.Add(-time.Minute)), noGuide: true},
-	}
-	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
-		t.Fatal(err)
 	}
 	for _, sc := range scenarios {
 		guide := "g-anna"

@@ -49,7 +49,11 @@ func missingSearchAttributes(ctx context.Context, c client.Client, namespace str
 // RegisterSearchAttributes adds the journey's search attributes to the namespace when
 // they are missing. stegvis dev does it at start; on a shared cluster an operator does
 // it once (README, "Search attributes").
-func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+//
+// The server's services learn of new attributes when their namespace caches refresh
+// (NamespaceCacheRefreshInterval); until then a journey that upserts them fails its
+// workflow tasks. When it adds any, it waits settle for that to pass.
+func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string, settle time.Duration) error {
 	missing, err := missingSearchAttributes(ctx, c, namespace)
 	if err != nil || len(missing) == 0 {
 		return err
@@ -60,7 +64,12 @@ func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace st
 	if err != nil {
 		return fmt.Errorf("add search attributes to %s: %w", namespace, err)
 	}
-	return nil
+	select {
+	case <-time.After(settle):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // SearchAttributesRegistered reports whether every journey search attribute exists. A

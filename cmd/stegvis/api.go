@@ -19,12 +19,16 @@ func apiCommand() *ffcli.Command {
 		tc   config.Temporal
 		hc   config.HTTP
 		pc   config.Programs
+		kc   config.Keys
+		ac   config.Auth
 	)
 	fs := newFlagSet("api")
 	logc.Register(fs, logging.FormatJSON)
 	db.Register(fs)
 	tc.Register(fs)
 	pc.Register(fs)
+	kc.Register(fs)
+	ac.Register(fs)
 	hc.Register(fs, ":8080")
 	return &ffcli.Command{
 		Name:       "api",
@@ -37,7 +41,11 @@ func apiCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			p, err := startClusterProcess(ctx, logc, db, tc)
+			v, err := verifier(ctx, ac)
+			if err != nil {
+				return err
+			}
+			p, err := startClusterProcess(ctx, logc, db, tc, kc)
 			if err != nil {
 				return err
 			}
@@ -48,7 +56,8 @@ func apiCommand() *ffcli.Command {
 				return err
 			}
 			defer c.Close()
-			h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace})
+			h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
+				Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins()})
 			return api.Serve(ctx, hc.Addr, h, hc.ShutdownTimeout, p.log)
 		},
 	}

@@ -2,19 +2,28 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/peterbourgon/ff/v3"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
 	"github.com/stegvis/stegvis/activities"
+	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/config"
 	"github.com/stegvis/stegvis/logging"
 	"github.com/stegvis/stegvis/metrics"
+	"github.com/stegvis/stegvis/protect"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/temporalconn"
+	"github.com/stegvis/stegvis/worker"
 	"github.com/stegvis/stegvis/workflows"
 )
 
@@ -40,10 +49,15 @@ type clusterProcess struct {
 	store   *store.Store
 	metrics *metrics.Registry
 	client  client.Options
+	keys    *protect.Keyring
 }
 
-func startClusterProcess(ctx context.Context, logc config.Log, db config.Database, tc config.Temporal) (*clusterProcess, error) {
+func startClusterProcess(ctx context.Context, logc config.Log, db config.Database, tc config.Temporal, kc config.Keys) (*clusterProcess, error) {
 	log, err := newLogger(logc)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := protect.ParseKeys(kc.EncryptionKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +72,9 @@ func startClusterProcess(ctx context.Context, logc config.Log, db config.Databas
 		_ = reg.Close()
 		return nil, err
 	}
-	return &clusterProcess{log: log, store: st, metrics: reg, client: opts}, nil
+	// Every payload is encrypted before it reaches Temporal: plans and notes are free text.
+	opts.DataConverter = protect.DataConverter(keys)
+	return &clusterProcess{log: log, store: st, metrics: reg, client: opts, keys: keys}, nil
 }
 
 func (p *clusterProcess) Close() {
@@ -76,6 +92,24 @@ func activitiesFor(st *store.Store, d config.Delivery) *activities.Activities {
 	}}
 }
 
+// withRetention gives the activities what the retention run needs, and creates or
+// updates its daily schedule unless retention is off.
+func withRetention(ctx context.Context, c client.Client, namespace string, st *store.Store, acts *activities.Activities, rc config.Retention) error {
+	acts.Retention = st
+	acts.Temporal = worker.NewJourneyDeleter(c, namespace)
+	if rc.AfterExit == "" {
+		return nil
+	}
+	t, err := time.Parse("15:04", rc.Time)
+	if err != nil {
+		return fmt.Errorf("RETENTION_TIME %q: write a time of day as HH:MM, for example 03:00", rc.Time)
+	}
+	if err := workflows.EnsureRetentionSchedule(ctx, c, t.Hour(), t.Minute(), rc.AfterExit); err != nil {
+		return fmt.Errorf("RETENTION_AFTER_EXIT: %w", err)
+	}
+	return nil
+}
+
 // ensureDigest creates or updates the daily digest schedule when a time is set.
 func ensureDigest(ctx context.Context, c client.Client, d config.Delivery) error {
 	hour, minute, ok, err := d.DigestClock()
@@ -83,4 +117,34 @@ func ensureDigest(ctx context.Context, c client.Client, d config.Delivery) error
 		return err
 	}
 	return workflows.EnsureDigestSchedule(ctx, c, hour, minute)
+}
+
+// devKeys is ENCRYPTION_KEYS, or for dev a key ring kept in the data directory so
+// that a laptop needs no setup and its journeys stay readable across restarts.
+func devKeys(kc config.Keys, dataDir string) (*protect.Keyring, error) {
+	if kc.EncryptionKeys != "" {
+		return protect.ParseKeys(kc.EncryptionKeys)
+	}
+	file := filepath.Join(dataDir, "encryption-keys")
+	b, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		b = []byte("dev1:" + protect.GenerateKey())
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, err
+		}
+		err = os.WriteFile(file, b, 0o600)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return protect.ParseKeys(strings.TrimSpace(string(b)))
+}
+
+// verifier is the API's token check: the configured identity provider.
+func verifier(ctx context.Context, ac config.Auth) (auth.Verifier, error) {
+	if ac.OIDCIssuer == "" {
+		return nil, errors.New("OIDC_ISSUER is not set: the API accepts only tokens from your identity provider; set OIDC_ISSUER (and OIDC_JWKS_URL or OIDC_AUDIENCE as needed, see the README)")
+	}
+	return auth.NewOIDC(ctx, auth.Config{Issuer: ac.OIDCIssuer, JWKSURL: ac.OIDCJWKSURL, Audience: ac.OIDCAudience,
+		UserClaim: ac.UserClaim, RolesClaim: ac.RolesClaim, RolePrefix: ac.RolePrefix})
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -14,11 +16,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stegvis/stegvis/api"
+	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/config"
 	"github.com/stegvis/stegvis/devserver"
 	"github.com/stegvis/stegvis/logging"
 	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/program"
+	"github.com/stegvis/stegvis/protect"
 	"github.com/stegvis/stegvis/worker"
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -31,6 +35,9 @@ func devCommand(out *os.File) *ffcli.Command {
 		dlv  config.Delivery
 		pc   config.Programs
 		dc   config.Dev
+		kc   config.Keys
+		ac   config.Auth
+		rc   config.Retention
 	)
 	fs := newFlagSet("dev")
 	logc.Register(fs, logging.FormatConsole)
@@ -39,6 +46,9 @@ func devCommand(out *os.File) *ffcli.Command {
 	pc.Register(fs)
 	hc.Register(fs, "127.0.0.1:8080")
 	dc.Register(fs)
+	kc.Register(fs)
+	ac.Register(fs)
+	rc.Register(fs)
 	return &ffcli.Command{
 		Name:       "dev",
 		ShortUsage: "stegvis dev [flags]",
@@ -46,12 +56,13 @@ func devCommand(out *os.File) *ffcli.Command {
 		FlagSet:    fs,
 		Options:    envOptions,
 		Exec: func(ctx context.Context, _ []string) error {
-			return runDev(ctx, out, logc, db, hc, dc, pc, dlv)
+			return runDev(ctx, out, logc, db, hc, dc, pc, dlv, kc, ac, rc)
 		},
 	}
 }
 
-func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Database, hc config.HTTP, dc config.Dev, pc config.Programs, dlv config.Delivery) error {
+func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Database, hc config.HTTP, dc config.Dev, pc config.Programs, dlv config.Delivery,
+	kc config.Keys, ac config.Auth, rc config.Retention) error {
 	log, err := newLogger(logc)
 	if err != nil {
 		return err
@@ -66,15 +77,37 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		return err
 	}
 	defer st.Close()
+	keys, err := devKeys(kc, dc.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := seedDevOrgChart(ctx, st); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", hc.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set HTTP_ADDR or --http-addr to a free address)", hc.Addr, err)
+	}
+	base := baseURL(ln.Addr().(*net.TCPAddr))
+	// Tokens: the configured identity provider, or dev's own issuer, which serves its
+	// keys at /dev/jwks.json like any provider (a separate stegvis api can use it).
+	iss, err := auth.NewDevIssuer(base+"/dev", filepath.Join(dc.DataDir, "dev-signing-key.pem"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	v := iss.Verifier()
+	if ac.OIDCIssuer != "" {
+		if v, err = verifier(ctx, ac); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 
 	const namespace = "default"
 	ts, err := devserver.Start(devserver.Options{
 		DataDir: dc.DataDir, IP: dc.TemporalIP, Port: dc.TemporalPort, UIPort: dc.UIPort,
-		Namespace: namespace, Log: log,
+		Namespace: namespace, Log: log, CodecEndpoint: base + "/codec",
 	})
 	if err != nil {
 		ln.Close()
@@ -86,7 +119,7 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 	defer reg.Close()
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort: ts.Address, Namespace: namespace,
-		Logger: logging.SDK(log), MetricsHandler: reg.TemporalHandler(),
+		Logger: logging.SDK(log), MetricsHandler: reg.TemporalHandler(), DataConverter: protect.DataConverter(keys),
 	})
 	if err != nil {
 		ln.Close()
@@ -96,7 +129,7 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 
 	// The banner comes first: the listener is open, so a client that reads it and
 	// calls at once waits in the accept queue until the API serves.
-	if err := workflows.RegisterSearchAttributes(ctx, c, namespace); err != nil {
+	if err := workflows.RegisterSearchAttributes(ctx, c, namespace, 2*devserver.NamespaceCacheRefresh); err != nil {
 		ln.Close()
 		return err
 	}
@@ -104,14 +137,32 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		ln.Close()
 		return err
 	}
-	banner(out, ln.Addr().(*net.TCPAddr), ts, dc)
+	acts := activitiesFor(st, dlv)
+	if err := withRetention(ctx, c, namespace, st, acts, rc); err != nil {
+		ln.Close()
+		return err
+	}
+	banner(out, base, ts, dc)
+	if err := mintDevTokens(ctx, iss, dc.DataDir, out); err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(out, "Press Ctrl+C to stop; journeys survive a restart.\n\n")
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return worker.Run(gctx, c, activitiesFor(st, dlv), sdkworker.Options{WorkerStopTimeout: hc.ShutdownTimeout})
+		return worker.Run(gctx, c, acts, sdkworker.Options{WorkerStopTimeout: hc.ShutdownTimeout})
 	})
 	g.Go(func() error {
-		h := api.NewRouter(api.Deps{Temporal: c, DB: st, Log: log, Metrics: reg, Programs: programs, Namespace: namespace})
-		return api.ServeListener(gctx, ln, h, hc.ShutdownTimeout, log)
+		origins := ac.Origins()
+		if ts.UIURL != "" {
+			origins = append(origins, "http://"+net.JoinHostPort(dc.TemporalIP, strconv.Itoa(dc.UIPort)))
+		}
+		h := api.NewRouter(api.Deps{Temporal: c, DB: st, Log: log, Metrics: reg, Programs: programs, Namespace: namespace,
+			Auth: v, Keys: keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: origins})
+		mux := http.NewServeMux()
+		mux.Handle("/dev/jwks.json", iss.JWKSHandler())
+		mux.Handle("/", h)
+		return api.ServeListener(gctx, ln, mux, hc.ShutdownTimeout, log)
 	})
 	if ch := ts.UIErr(); ch != nil {
 		g.Go(func() error {
@@ -130,12 +181,15 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 	return err
 }
 
-func banner(out *os.File, apiAddr *net.TCPAddr, ts *devserver.Server, dc config.Dev) {
+func baseURL(apiAddr *net.TCPAddr) string {
 	host := apiAddr.IP.String()
 	if apiAddr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	base := "http://" + net.JoinHostPort(host, strconv.Itoa(apiAddr.Port))
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(apiAddr.Port))
+}
+
+func banner(out *os.File, base string, ts *devserver.Server, dc config.Dev) {
 	fmt.Fprintf(out, "\nstegvis is running (%s)\n", time.Now().Format(time.DateTime))
 	fmt.Fprintf(out, "  API          %s/v1   (OpenAPI: %s/openapi.yaml)\n", base, base)
 	fmt.Fprintf(out, "  ready?       %s/readyz\n", base)
@@ -143,5 +197,4 @@ func banner(out *os.File, apiAddr *net.TCPAddr, ts *devserver.Server, dc config.
 		fmt.Fprintf(out, "  Temporal UI  %s\n", ts.UIURL)
 	}
 	fmt.Fprintf(out, "  Temporal     %s (namespace default), data in %s\n", ts.Address, dc.DataDir)
-	fmt.Fprintf(out, "Press Ctrl+C to stop; journeys survive a restart.\n\n")
 }

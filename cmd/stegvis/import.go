@@ -16,6 +16,7 @@ func importCommand(out *os.File) *ffcli.Command {
 	var o importer.Options
 	fs := newFlagSet("import")
 	fs.StringVar(&o.APIURL, "api-url", "http://127.0.0.1:8080", "the stegvis API that the import calls")
+	fs.StringVar(&o.Token, "api-token", "", "bearer token with the system role (stegvis dev writes one to .data/dev-tokens.json)")
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "requests in flight at once")
 	fs.BoolVar(&o.Restart, "restart", false, "ignore the checkpoint of an earlier run and start from the first row")
 	return &ffcli.Command{

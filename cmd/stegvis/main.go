@@ -37,7 +37,7 @@ func rootCommand(out *os.File) *ffcli.Command {
 		LongHelp: "Every flag can also be set by an environment variable of the same name in\n" +
 			"upper case with underscores: --database-url is DATABASE_URL.",
 		FlagSet:     fs,
-		Subcommands: []*ffcli.Command{apiCommand(), workerCommand(), migrateCommand(out), rebuildCommand(out), importCommand(out), devCommand(out)},
+		Subcommands: []*ffcli.Command{apiCommand(), workerCommand(), migrateCommand(out), rebuildCommand(out), importCommand(out), rekeyCommand(out), devCommand(out)},
 		Exec: func(context.Context, []string) error {
 			return flag.ErrHelp
 		},

@@ -46,23 +46,34 @@ func TestSmokeDevAsAUserRunsIt(t *testing.T) {
 		t.Fatalf("Temporal UI answered %d", code)
 	}
 
+	// dev printed the demo users' tokens and wrote them where the README says.
+	tokens := devTokens(t, dataDir)
+	system, guide := tokens["ekb-system"], tokens["g-anna"]
+	if !strings.Contains(p.stdout.String(), guide) {
+		t.Fatalf("the banner does not print the tokens:\n%s", p.stdout.String())
+	}
+	if status, _ := post(t, base+"/v1/participants", "", `{}`); status != http.StatusUnauthorized {
+		t.Fatalf("a request without a token: %d", status)
+	}
 	today := time.Now().In(calendar.Stockholm).Format(time.DateOnly)
-	status, body := post(t, base+"/v1/participants", `{"participantId":"smoke-1","programId":"jobbgaranti","unit":"arbetsmarknad","referredAt":"`+today+`","guideId":"g-anna"}`)
+	status, body := post(t, base+"/v1/participants", system, `{"participantId":"smoke-1","programId":"jobbgaranti","unit":"arbetsmarknad","referredAt":"`+today+`","guideId":"g-anna"}`)
 	if status != http.StatusCreated {
 		t.Fatalf("start: %d %s", status, body)
 	}
 	signed := time.Now().Add(-time.Minute).Format(time.RFC3339)
-	status, body = post(t, base+"/v1/participants/smoke-1/plan", `{"signedAt":"`+signed+`","mainActivity":"work training",
+	status, body = post(t, base+"/v1/participants/smoke-1/plan", guide, `{"signedAt":"`+signed+`","mainActivity":"work training",
 		"weeklySchedule":[{"day":"tuesday","from":"09:00","to":"12:00"}],"subGoals":["write a CV"],"followUpAt":"`+time.Now().AddDate(0, 0, 14).Format(time.DateOnly)+`"}`)
 	if status != http.StatusOK || !strings.Contains(body, `"phase":"active"`) {
-		t.Fatalf("plan: %d %s", status, body)
+		t.Fatalf("plan: %d %s\n%s", status, body, p.stderr.String())
 	}
 	p.stop(t)
 
 	// Journeys survive a restart: the embedded server keeps them in the SQLite file.
 	p = startProcess(t, bin, args, env)
 	waitReady(t, base, p)
-	resp, err := http.Get(base + "/v1/participants/smoke-1")
+	req, _ := http.NewRequest("GET", base+"/v1/participants/smoke-1", nil)
+	req.Header.Set("Authorization", "Bearer "+devTokens(t, dataDir)["g-anna"])
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,13 +90,21 @@ func TestSmokeDevAsAUserRunsIt(t *testing.T) {
 
 	// The production shape: separate api and worker processes against a Temporal
 	// cluster, here the one dev embeds.
-	clusterEnv := append(env, fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", temporalPort), "TEMPORAL_NAMESPACE=default")
+	// Tokens come from dev's issuer, whose keys it serves like any identity provider,
+	// and payloads are sealed with dev's key ring.
+	keys, err := os.ReadFile(filepath.Join(dataDir, "encryption-keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusterEnv := append(env, fmt.Sprintf("TEMPORAL_ADDRESS=127.0.0.1:%d", temporalPort), "TEMPORAL_NAMESPACE=default",
+		"OIDC_ISSUER="+base+"/dev", "OIDC_JWKS_URL="+base+"/dev/jwks.json", "OIDC_AUDIENCE=stegvis", "ENCRYPTION_KEYS="+string(keys))
 	apiPort2, metricsPort := freePort(t), freePort(t)
 	apiProc := startProcess(t, bin, []string{"api", "--http-addr", fmt.Sprintf("127.0.0.1:%d", apiPort2)}, clusterEnv)
 	workerProc := startProcess(t, bin, []string{"worker", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort)}, clusterEnv)
 	base2 := fmt.Sprintf("http://127.0.0.1:%d", apiPort2)
 	waitReady(t, base2, apiProc)
-	status, body = post(t, base2+"/v1/participants", `{"participantId":"smoke-2","programId":"steg","unit":"vuxenutbildning","referredAt":"`+today+`"}`)
+	system = devTokens(t, dataDir)["ekb-system"]
+	status, body = post(t, base2+"/v1/participants", system, `{"participantId":"smoke-2","programId":"steg","unit":"vuxenutbildning","referredAt":"`+today+`"}`)
 	if status != http.StatusCreated || !strings.Contains(body, `"phase":"waiting_for_guide"`) {
 		t.Fatalf("start through stegvis api: %d %s", status, body)
 	}
@@ -235,9 +254,37 @@ func get(t *testing.T, url string) int {
 	return resp.StatusCode
 }
 
-func post(t *testing.T, url, body string) (int, string) {
+func devTokens(t *testing.T, dataDir string) map[string]string {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	b, err := os.ReadFile(filepath.Join(dataDir, "dev-tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users map[string]struct{ Role, Token string }
+	if err := json.Unmarshal(b, &users); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for id, u := range users {
+		if u.Role == "" || u.Token == "" {
+			t.Fatalf("dev-tokens.json: %s has no role or token", id)
+		}
+		out[id] = u.Token
+	}
+	return out
+}
+
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ func workerCommand() *ffcli.Command {
 		wc   config.Worker
 		hc   config.HTTP
 		dlv  config.Delivery
+		kc   config.Keys
+		rc   config.Retention
 	)
 	fs := newFlagSet("worker")
 	logc.Register(fs, logging.FormatJSON)
@@ -30,6 +32,8 @@ func workerCommand() *ffcli.Command {
 	dlv.Register(fs)
 	tc.Register(fs)
 	wc.Register(fs)
+	kc.Register(fs)
+	rc.Register(fs)
 	fs.DurationVar(&hc.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests and tasks finish on shutdown")
 	return &ffcli.Command{
 		Name:       "worker",
@@ -38,7 +42,7 @@ func workerCommand() *ffcli.Command {
 		FlagSet:    fs,
 		Options:    envOptions,
 		Exec: func(ctx context.Context, _ []string) error {
-			p, err := startClusterProcess(ctx, logc, db, tc)
+			p, err := startClusterProcess(ctx, logc, db, tc, kc)
 			if err != nil {
 				return err
 			}
@@ -64,8 +68,12 @@ func workerCommand() *ffcli.Command {
 			if err := ensureDigest(ctx, c, dlv); err != nil {
 				return err
 			}
+			acts := activitiesFor(st, dlv)
+			if err := withRetention(ctx, c, tc.Namespace, st, acts, rc); err != nil {
+				return err
+			}
 			log.Info().Str("temporal", tc.Address).Str("namespace", tc.Namespace).Msg("worker polling")
-			return worker.Run(ctx, c, activitiesFor(st, dlv), sdkworker.Options{WorkerStopTimeout: hc.ShutdownTimeout})
+			return worker.Run(ctx, c, acts, sdkworker.Options{WorkerStopTimeout: hc.ShutdownTimeout})
 		},
 	}
 }
