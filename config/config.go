@@ -169,6 +169,7 @@ type Auth struct {
 	RateLimit    float64
 	RateBurst    int
 	CodecOrigins string
+	SecureCookie bool
 }
 
 // Register adds the authentication flags.
@@ -181,6 +182,7 @@ func (c *Auth) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.RolePrefix, "oidc-role-prefix", "", "prefix of stegvis roles in the roles claim (stegvis. makes stegvis.guide a guide); other values are ignored")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 20, "requests per second each user may make (0: unlimited); more get 429 with Retry-After")
 	fs.IntVar(&c.RateBurst, "rate-burst", 60, "requests a user may make at once before the rate limit applies")
+	fs.BoolVar(&c.SecureCookie, "secure-cookie", true, "mark the web pages' session cookie Secure (served over HTTPS); dev serves plain HTTP and ignores it")
 	fs.StringVar(&c.CodecOrigins, "codec-cors-origins", "", "comma-separated browser origins (the Temporal UI's URL) allowed to call /codec")
 }
 

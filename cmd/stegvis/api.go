@@ -10,6 +10,7 @@ import (
 	"github.com/stegvis/stegvis/config"
 	"github.com/stegvis/stegvis/logging"
 	"github.com/stegvis/stegvis/program"
+	"github.com/stegvis/stegvis/web"
 )
 
 func apiCommand() *ffcli.Command {
@@ -58,6 +59,9 @@ func apiCommand() *ffcli.Command {
 			defer c.Close()
 			h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
 				Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins()})
+			if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie}); err != nil {
+				return err
+			}
 			return api.Serve(ctx, hc.Addr, h, hc.ShutdownTimeout, p.log)
 		},
 	}

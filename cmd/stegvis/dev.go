@@ -23,6 +23,7 @@ import (
 	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/program"
 	"github.com/stegvis/stegvis/protect"
+	"github.com/stegvis/stegvis/web"
 	"github.com/stegvis/stegvis/worker"
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -143,7 +144,8 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		return err
 	}
 	banner(out, base, ts, dc)
-	if err := mintDevTokens(ctx, iss, dc.DataDir, out); err != nil {
+	users, err := mintDevTokens(ctx, iss, dc.DataDir, out)
+	if err != nil {
 		ln.Close()
 		return err
 	}
@@ -159,6 +161,14 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		}
 		h := api.NewRouter(api.Deps{Temporal: c, DB: st, Log: log, Metrics: reg, Programs: programs, Namespace: namespace,
 			Auth: v, Keys: keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: origins})
+		// The pages offer the demo users only when dev is its own issuer.
+		wo := web.Options{API: h, Verify: v}
+		if ac.OIDCIssuer == "" {
+			wo.DevUsers = users
+		}
+		if err := web.Mount(h, wo); err != nil {
+			return err
+		}
 		mux := http.NewServeMux()
 		mux.Handle("/dev/jwks.json", iss.JWKSHandler())
 		mux.Handle("/", h)
@@ -191,6 +201,7 @@ func baseURL(apiAddr *net.TCPAddr) string {
 
 func banner(out *os.File, base string, ts *devserver.Server, dc config.Dev) {
 	fmt.Fprintf(out, "\nstegvis is running (%s)\n", time.Now().Format(time.DateTime))
+	fmt.Fprintf(out, "  Web pages    %s/   (sign in as a demo user)\n", base)
 	fmt.Fprintf(out, "  API          %s/v1   (OpenAPI: %s/openapi.yaml)\n", base, base)
 	fmt.Fprintf(out, "  ready?       %s/readyz\n", base)
 	if ts.UIURL != "" {

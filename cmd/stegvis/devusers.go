@@ -52,15 +52,15 @@ func seedDevOrgChart(ctx context.Context, st *store.Store) error {
 }
 
 // mintDevTokens writes .data/dev-tokens.json and prints one line per user.
-func mintDevTokens(ctx context.Context, iss *auth.DevIssuer, dataDir string, out io.Writer) error {
+func mintDevTokens(ctx context.Context, iss *auth.DevIssuer, dataDir string, out io.Writer) ([]auth.DevUser, error) {
 	file := filepath.Join(dataDir, "dev-tokens.json")
 	users, err := iss.MintAll(ctx, devUsers, devTokenTTL, file)
 	if err != nil {
-		return fmt.Errorf("write dev tokens: %w", err)
+		return nil, fmt.Errorf("write dev tokens: %w", err)
 	}
 	fmt.Fprintf(out, "  Tokens       in %s, valid %d days; send one as Authorization: Bearer <token>\n", file, int(devTokenTTL.Hours()/24))
 	for _, u := range users {
 		fmt.Fprintf(out, "    %-11s %-13s %s\n", u.ID, u.Role, u.Token)
 	}
-	return nil
+	return users, nil
 }
