@@ -21,8 +21,14 @@ $(BIN): $(GO_FILES) go.mod go.sum $(shell find . -name '*.sql' -o -name '*.yaml'
 
 test: lint test-go fuzz-short ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz
 
-test-go: ## all Go tests: unit, workflow (time-skipping), replay, API against real Temporal and PostgreSQL, smoke
-	go test -count=1 ./...
+# The browser tests (web/*browser_test.go) save screenshots of each step here, and of
+# the page a failing test was on. Without Chromium they skip, except when CI is set.
+BROWSER_ARTIFACTS ?= $(CURDIR)/test-artifacts/browser
+export BROWSER_ARTIFACTS
+
+test-go: ## all Go tests: unit, workflow (time-skipping), replay, API against real Temporal and PostgreSQL, browser (Chromium), smoke
+	go test -count=1 ./... || { echo "browser test screenshots: $(BROWSER_ARTIFACTS)"; exit 1; }
+	@echo "browser test screenshots: $(BROWSER_ARTIFACTS)"
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one package and one target a run).
 # Inputs that fail land in <package>/testdata/fuzz/<target>/: commit them, they become

@@ -32,7 +32,7 @@ WITH first AS (
 ), deadlines AS (
 	SELECT j.journey_id, j.unit, j.referral_unit, j.referred_at, j.program_id, d->>'id' AS id, d->>'kind' AS kind,
 	       (d->>'dueAt')::timestamptz AS due_at, (d->>'metAt')::timestamptz AS met_at, d->>'status' AS status
-	FROM journeys j, jsonb_array_elements(j.snapshot->'deadlines') d
+	FROM journeys j, jsonb_array_elements(deadlines_of(j.snapshot)) d
 )`
 
 // Period bounds a report: [From, To).
@@ -181,7 +181,7 @@ func (s *Store) WaitingTime(ctx context.Context, now time.Time, p Period) ([]Wai
 		SELECT j.referral_unit AS unit,
 		       extract(epoch FROM coalesce((g->>'metAt')::timestamptz, j.exited_at, $1) - j.referred_at) / 86400 AS days,
 		       (g->>'metAt') IS NULL AND j.exited_at IS NULL AS waiting
-		FROM journeys j, jsonb_array_elements(j.snapshot->'deadlines') g
+		FROM journeys j, jsonb_array_elements(deadlines_of(j.snapshot)) g
 		WHERE g->>'id' = 'guide' AND j.referred_at >= $2 AND j.referred_at < $3 AND ($4 = '' OR j.referral_unit = $4)
 	)
 	SELECT unit, count(*), count(*) FILTER (WHERE waiting),

@@ -126,3 +126,17 @@ func TestReportsMatchAFixtureWorkedOutByHand(t *testing.T) {
 		t.Fatalf("plan timeliness for B: %+v", rows)
 	}
 }
+
+// A snapshot without deadlines (JSON null) is counted as none, not a failed report.
+func TestReportsSurviveASnapshotWithoutDeadlines(t *testing.T) {
+	st, _ := storetest.New(t)
+	record(t, st, "nil-dl", "run-1", activities.JourneySnapshot{Unit: "u", ProgramID: "jobbgaranti", ProgramVersion: 1,
+		Phase: "planning", ReferredAt: at("2026-03-02T09:00"), Deadlines: nil})
+	p := store.Period{From: at("2026-01-01T00:00"), To: at("2027-01-01T00:00")}
+	if _, err := st.PlanTimeliness(context.Background(), at("2026-06-01T00:00"), p); err != nil {
+		t.Fatalf("plan timeliness: %v", err)
+	}
+	if _, err := st.WaitingTime(context.Background(), at("2026-06-01T00:00"), p); err != nil {
+		t.Fatalf("waiting time: %v", err)
+	}
+}

@@ -88,7 +88,7 @@ func (s *site) record(c *gin.Context) {
 	case err == nil:
 		c.Redirect(http.StatusSeeOther, "/participants/"+url.PathEscape(id)+"?done="+action+"#timeline")
 	case errors.As(err, &f) && (f.Status == http.StatusUnprocessableEntity || f.Status == http.StatusBadRequest || f.Status == http.StatusConflict):
-		errs := f.Fields()
+		errs := f.Fields(s.i18n, s.i18n.language(c))
 		if len(errs) == 0 {
 			errs["_form"] = f.Error()
 		}

@@ -71,3 +71,9 @@ func (c *catalogue) language(ctx *gin.Context) string {
 	}
 	return Languages[0]
 }
+
+// has reports whether the catalogue has message id (in the default language).
+func (c *catalogue) has(id string) bool {
+	_, err := c.localizers[Languages[0]].Localize(&i18n.LocalizeConfig{MessageID: id})
+	return err == nil
+}

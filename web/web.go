@@ -128,8 +128,10 @@ type apiError struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		Fields  []struct {
-			Field   string `json:"field"`
-			Message string `json:"message"`
+			Field   string   `json:"field"`
+			Message string   `json:"message"`
+			Rule    string   `json:"rule"`
+			Args    []string `json:"args"`
 		} `json:"fields"`
 	} `json:"error"`
 }
@@ -137,13 +139,26 @@ type apiError struct {
 // call sends a request to the API in process, as the signed-in person, and decodes
 // a 2xx answer into out. Anything else comes back as an *apiFailure.
 func (s *site) call(ctx context.Context, p person, method, path string, body any, out any) error {
-	var rdr io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rdr = bytes.NewReader(b)
+	}
+	_, answer, err := s.send(ctx, p, method, path, b)
+	if err != nil || out == nil {
+		return err
+	}
+	return json.Unmarshal(answer, out)
+}
+
+// send is one in-process API request with the person's token: the answer's headers
+// and body as the API wrote them, or an *apiFailure for a non-2xx answer.
+func (s *site) send(ctx context.Context, p person, method, path string, body []byte) (http.Header, []byte, error) {
+	var rdr io.Reader
+	if body != nil {
+		rdr = bytes.NewReader(body)
 	}
 	req := httptest.NewRequestWithContext(ctx, method, path, rdr)
 	req.Header.Set("Authorization", "Bearer "+p.token)
@@ -155,12 +170,9 @@ func (s *site) call(ctx context.Context, p person, method, path string, body any
 	if rec.Code >= 300 {
 		f := &apiFailure{Status: rec.Code}
 		_ = json.Unmarshal(rec.Body.Bytes(), &f.body)
-		return f
+		return nil, nil, f
 	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(rec.Body.Bytes(), out)
+	return rec.Header(), rec.Body.Bytes(), nil
 }
 
 // apiFailure is a 4xx or 5xx from the API, with its message and field errors.
@@ -171,11 +183,23 @@ type apiFailure struct {
 
 func (f *apiFailure) Error() string { return f.body.Error.Message }
 
-// Fields maps each field the API named to what it said.
-func (f *apiFailure) Fields() map[string]string {
+// Fields maps each field the API named to what it said, in lang: the catalogue has
+// each of the journey's validation rules ("Rule: <rule>"); a message without one is
+// shown as the API wrote it.
+func (f *apiFailure) Fields(cat *catalogue, lang string) map[string]string {
 	m := map[string]string{}
 	for _, fe := range f.body.Error.Fields {
 		m[fe.Field] = fe.Message
+		if fe.Rule == "" {
+			continue
+		}
+		var args []any
+		for i, a := range fe.Args {
+			args = append(args, fmt.Sprintf("A%d", i), a)
+		}
+		if id := "Rule: " + fe.Rule; cat.has(id) {
+			m[fe.Field] = cat.text(lang, id, args...)
+		}
 	}
 	return m
 }
@@ -229,15 +253,30 @@ func (s *site) render(c *gin.Context, status int, name string, pg page) {
 	c.Data(status, "text/html; charset=utf-8", b.Bytes())
 }
 
-// failed renders an error page for an API failure that is not a form's business.
+// failed renders an error page for an API failure that is not a form's business,
+// in the page's language: access and availability from the catalogue, anything else
+// (a 4xx about what was asked) as the API said it.
 func (s *site) failed(c *gin.Context, err error) {
+	lang := s.i18n.language(c)
 	var f *apiFailure
-	status := http.StatusInternalServerError
-	msg := s.i18n.text(s.i18n.language(c), "ErrorInternal")
+	status, msg := http.StatusInternalServerError, s.i18n.text(lang, "ErrorInternal")
 	if errors.As(err, &f) {
-		status, msg = f.Status, f.Error()
+		status = f.Status
+		switch {
+		case f.Status == http.StatusUnauthorized:
+			c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+			return
+		case f.Status == http.StatusForbidden:
+			msg = s.i18n.text(lang, "ErrorForbidden")
+		case f.Status == http.StatusNotFound:
+			msg = s.i18n.text(lang, "ErrorNotFound")
+		case f.Status == http.StatusTooManyRequests || f.Status >= 500:
+			msg = s.i18n.text(lang, "ErrorUnavailable")
+		default:
+			msg = f.Error()
+		}
 	}
-	s.render(c, status, "error", page{Title: s.i18n.text(s.i18n.language(c), "ErrorTitle"), Error: msg})
+	s.render(c, status, "error", page{Title: s.i18n.text(lang, "ErrorTitle"), Error: msg})
 }
 
 var funcs = template.FuncMap{

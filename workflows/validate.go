@@ -25,13 +25,21 @@ const (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Rule is the message before its values were filled in, and Args those values:
+	// together they let a client say the same in another language.
+	Rule string   `json:"rule,omitempty"`
+	Args []string `json:"args,omitempty"`
 }
 
 // Problems collects field errors.
 type Problems []FieldError
 
 func (p *Problems) add(field, format string, args ...any) {
-	*p = append(*p, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	fe := FieldError{Field: field, Message: fmt.Sprintf(format, args...), Rule: format}
+	for _, a := range args {
+		fe.Args = append(fe.Args, fmt.Sprint(a))
+	}
+	*p = append(*p, fe)
 }
 
 // Err returns nil when there are no problems, or an ApplicationError of type

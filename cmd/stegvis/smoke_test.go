@@ -52,6 +52,13 @@ func TestSmokeDevAsAUserRunsIt(t *testing.T) {
 	if !strings.Contains(p.stdout.String(), guide) {
 		t.Fatalf("the banner does not print the tokens:\n%s", p.stdout.String())
 	}
+	// The pages: the printed address leads to the sign-in page.
+	if !strings.Contains(p.stdout.String(), "Web pages    "+base+"/") {
+		t.Fatalf("the banner does not print the pages' address:\n%s", p.stdout.String())
+	}
+	if code := get(t, base+"/login"); code != http.StatusOK {
+		t.Fatalf("the sign-in page answered %d", code)
+	}
 	if status, _ := post(t, base+"/v1/participants", "", `{}`); status != http.StatusUnauthorized {
 		t.Fatalf("a request without a token: %d", status)
 	}
