@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"slices"
@@ -79,4 +81,67 @@ func TestOIDCVerifiesAgainstTheIssuersJWKS(t *testing.T) {
 			t.Errorf("%s: %v, want it to say %q", name, err, c.want)
 		}
 	}
+}
+
+// TestMintClaimsAddsAndReplacesClaims: an ID token for another client, with a nonce,
+// verifies against that client id as the audience and carries the extra claims; Mint
+// is MintClaims without extras.
+func TestMintClaimsAddsAndReplacesClaims(t *testing.T) {
+	idp, err := NewDevIssuer("https://idp.test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(idp.JWKSHandler())
+	defer jwks.Close()
+	ctx := context.Background()
+	client, err := NewOIDC(ctx, Config{Issuer: "https://idp.test", JWKSURL: jwks.URL, Audience: "stegvis-web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stegvis, err := NewOIDC(ctx, Config{Issuer: "https://idp.test", JWKSURL: jwks.URL, Audience: "stegvis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := idp.MintClaims("g-anna", time.Hour, map[string]any{"aud": "stegvis-web", "nonce": "n-123", "name": "Anna Berg"}, Guide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := client.Verify(ctx, tok); err != nil || p.Subject != "g-anna" || !p.Has(Guide) {
+		t.Fatalf("for the client: %+v %v", p, err)
+	}
+	if _, err := stegvis.Verify(ctx, tok); err == nil || !strings.Contains(err.Error(), "audience") {
+		t.Errorf("the audience was not replaced: %v", err)
+	}
+	claims := payload(t, tok)
+	if claims["nonce"] != "n-123" || claims["name"] != "Anna Berg" || claims["aud"] != "stegvis-web" || claims["iss"] != "https://idp.test" {
+		t.Errorf("claims: %v", claims)
+	}
+	plain, err := idp.Mint("g-anna", time.Hour, TeamLead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := stegvis.Verify(ctx, plain); err != nil || !p.Has(TeamLead) {
+		t.Errorf("Mint: %+v %v", p, err)
+	}
+	if c := payload(t, plain); c["aud"] != "stegvis" || c["nonce"] != nil || c["sub"] != "g-anna" {
+		t.Errorf("Mint's claims: %v", c)
+	}
+}
+
+// payload is a JWT's claims, unverified.
+func payload(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

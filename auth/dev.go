@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -79,18 +80,27 @@ func NewDevIssuer(issuer, keyFile string) (*DevIssuer, error) {
 	return d, nil
 }
 
-// Mint signs a token for subject with roles, valid for ttl.
+// Mint signs a token for subject with roles, valid for ttl, for the audience "stegvis".
 func (d *DevIssuer) Mint(subject string, ttl time.Duration, roles ...Role) (string, error) {
+	return d.MintClaims(subject, ttl, nil, roles...)
+}
+
+// MintClaims is Mint with more claims: extra adds to the standard ones and replaces
+// any of them it names ({"aud": "my-client", "nonce": "…"} for an ID token issued to
+// another client in a sign-in).
+func (d *DevIssuer) MintClaims(subject string, ttl time.Duration, extra map[string]any, roles ...Role) (string, error) {
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: d.key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", d.keyID))
 	if err != nil {
 		return "", err
 	}
 	now := time.Now()
-	return jwt.Signed(sig).Claims(jwt.Claims{
-		Issuer: d.Issuer, Subject: subject, Audience: jwt.Audience{"stegvis"},
-		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)), Expiry: jwt.NewNumericDate(now.Add(ttl)),
-	}).Claims(map[string]any{"roles": roles}).Serialize()
+	claims := map[string]any{
+		"iss": d.Issuer, "sub": subject, "aud": "stegvis", "roles": roles,
+		"iat": jwt.NewNumericDate(now), "nbf": jwt.NewNumericDate(now.Add(-time.Minute)), "exp": jwt.NewNumericDate(now.Add(ttl)),
+	}
+	maps.Copy(claims, extra)
+	return jwt.Signed(sig).Claims(claims).Serialize()
 }
 
 // JWKS is the issuer's public key set, as OIDC_JWKS_URL serves it.

@@ -170,6 +170,9 @@ type Auth struct {
 	RateBurst    int
 	CodecOrigins string
 	SecureCookie bool
+	ClientID     string
+	ClientSecret string
+	PublicURL    string
 }
 
 // Register adds the authentication flags.
@@ -180,6 +183,9 @@ func (c *Auth) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.UserClaim, "oidc-user-claim", "sub", "claim holding the staff id, as in the org chart")
 	fs.StringVar(&c.RolesClaim, "oidc-roles-claim", "roles", "claim holding the stegvis roles (string or list; a dotted path such as realm_access.roles reaches into objects)")
 	fs.StringVar(&c.RolePrefix, "oidc-role-prefix", "", "prefix of stegvis roles in the roles claim (stegvis. makes stegvis.guide a guide); other values are ignored")
+	fs.StringVar(&c.ClientID, "oidc-client-id", "", "client id registered for stegvis at the identity provider; when set, the sign-in page offers signing in there (authorization code with PKCE)")
+	fs.StringVar(&c.ClientSecret, "oidc-client-secret", "", "the client's secret at the identity provider; empty for a public client (PKCE only)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "address people reach stegvis at (https://stegvis.kommun.se); the sign-in returns to it at /login/callback; required with OIDC_CLIENT_ID by stegvis api")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 20, "requests per second each user may make (0: unlimited); more get 429 with Retry-After")
 	fs.IntVar(&c.RateBurst, "rate-burst", 60, "requests a user may make at once before the rate limit applies")
 	fs.BoolVar(&c.SecureCookie, "secure-cookie", true, "mark the web pages' session cookie Secure (served over HTTPS); dev serves plain HTTP and ignores it")

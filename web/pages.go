@@ -15,19 +15,26 @@ import (
 )
 
 func (s *site) loginPage(c *gin.Context) {
-	s.render(c, http.StatusOK, "login", page{Title: s.i18n.text(s.i18n.language(c), "SignIn"),
-		Data: loginData{DevUsers: s.DevUsers, Next: safeNext(c.Query("next"))}})
+	s.render(c, http.StatusOK, "login", page{Title: s.i18n.text(s.i18n.language(c), "SignIn"), Data: s.loginData(safeNext(c.Query("next")))})
 }
 
 type loginData struct {
 	DevUsers any
 	Next     string
 	Token    string
+	OIDC     bool // offer signing in at the identity provider
 }
 
-// safeNext keeps a redirect on this site.
+func (s *site) loginData(next string) loginData {
+	return loginData{DevUsers: s.DevUsers, Next: next, OIDC: s.OIDC != nil}
+}
+
+// safeNext keeps a redirect on this site. Browsers drop tabs and line breaks from an
+// address, so "/\t/evil.example" would be "//evil.example": control characters are
+// refused too.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next
@@ -49,12 +56,12 @@ func (s *site) login(c *gin.Context) {
 	p, err := s.Verify.Verify(c.Request.Context(), tok)
 	if tok == "" || err != nil {
 		s.render(c, http.StatusUnauthorized, "login", page{Title: s.i18n.text(lang, "SignIn"), Error: s.i18n.text(lang, "SignInFailed"),
-			Data: loginData{DevUsers: s.DevUsers, Next: safeNext(c.PostForm("next"))}})
+			Data: s.loginData(safeNext(c.PostForm("next")))})
 		return
 	}
 	if len(p.Roles) == 0 {
 		s.render(c, http.StatusForbidden, "login", page{Title: s.i18n.text(lang, "SignIn"), Error: s.i18n.text(lang, "SignInNoRole"),
-			Data: loginData{DevUsers: s.DevUsers, Next: safeNext(c.PostForm("next"))}})
+			Data: s.loginData(safeNext(c.PostForm("next")))})
 		return
 	}
 	s.setCookie(c, sessionCookie, tok, 12*time.Hour)

@@ -42,6 +42,8 @@ type Options struct {
 	Verify auth.Verifier
 	// DevUsers, when set (stegvis dev), are offered on the sign-in page.
 	DevUsers []auth.DevUser
+	// OIDC, when set, offers signing in at the identity provider (NewOIDCLogin).
+	OIDC *OIDCLogin
 	// SecureCookie marks the session cookie Secure (behind HTTPS).
 	SecureCookie bool
 	// Now is the clock; time.Now when nil.
@@ -85,6 +87,10 @@ func Mount(r *gin.Engine, o Options) error {
 	r.StaticFS("/static", http.FS(static))
 	r.GET("/login", s.loginPage)
 	r.POST("/login", s.login)
+	if o.OIDC != nil {
+		r.GET("/login/oidc", s.oidcStart)
+		r.GET(CallbackPath, s.oidcCallback)
+	}
 	r.POST("/logout", s.logout)
 	r.GET("/lang/:lang", s.setLanguage)
 	p := r.Group("/", s.session)

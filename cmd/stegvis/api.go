@@ -42,6 +42,10 @@ func apiCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
+			login, err := webLogin(ctx, ac, ac.PublicURL)
+			if err != nil {
+				return err
+			}
 			v, err := verifier(ctx, ac)
 			if err != nil {
 				return err
@@ -59,7 +63,7 @@ func apiCommand() *ffcli.Command {
 			defer c.Close()
 			h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
 				Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins()})
-			if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie}); err != nil {
+			if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie, OIDC: login}); err != nil {
 				return err
 			}
 			return api.Serve(ctx, hc.Addr, h, hc.ShutdownTimeout, p.log)

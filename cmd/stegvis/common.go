@@ -23,6 +23,7 @@ import (
 	"github.com/stegvis/stegvis/protect"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/temporalconn"
+	"github.com/stegvis/stegvis/web"
 	"github.com/stegvis/stegvis/worker"
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -147,4 +148,22 @@ func verifier(ctx context.Context, ac config.Auth) (auth.Verifier, error) {
 	}
 	return auth.NewOIDC(ctx, auth.Config{Issuer: ac.OIDCIssuer, JWKSURL: ac.OIDCJWKSURL, Audience: ac.OIDCAudience,
 		UserClaim: ac.UserClaim, RolesClaim: ac.RolesClaim, RolePrefix: ac.RolePrefix})
+}
+
+// webLogin is signing in to the pages at the identity provider, when OIDC_CLIENT_ID
+// is set (nil otherwise). publicURL is where people reach stegvis.
+func webLogin(ctx context.Context, ac config.Auth, publicURL string) (*web.OIDCLogin, error) {
+	if ac.ClientID == "" {
+		return nil, nil
+	}
+	if ac.OIDCIssuer == "" {
+		return nil, errors.New("OIDC_CLIENT_ID is set but OIDC_ISSUER is not: set OIDC_ISSUER to your identity provider")
+	}
+	if publicURL == "" {
+		return nil, errors.New("OIDC_CLIENT_ID is set but PUBLIC_URL is not: set PUBLIC_URL to the address people reach stegvis at (https://stegvis.kommun.se); the identity provider sends them back to PUBLIC_URL/login/callback")
+	}
+	if ac.OIDCAudience != "" && ac.OIDCAudience != ac.ClientID {
+		return nil, fmt.Errorf("OIDC_AUDIENCE (%s) is not OIDC_CLIENT_ID (%s): the ID tokens of signing in are issued to the client id, so set OIDC_AUDIENCE to it", ac.OIDCAudience, ac.ClientID)
+	}
+	return web.NewOIDCLogin(ctx, ac.OIDCIssuer, ac.ClientID, ac.ClientSecret, publicURL)
 }

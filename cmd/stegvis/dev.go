@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -104,6 +105,13 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 			return err
 		}
 	}
+	// Signing in at that provider, when it knows stegvis as a client; it sends people
+	// back to dev's own address unless PUBLIC_URL says otherwise.
+	login, err := webLogin(ctx, ac, cmp.Or(ac.PublicURL, base))
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	const namespace = "default"
 	ts, err := devserver.Start(devserver.Options{
@@ -143,7 +151,7 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		ln.Close()
 		return err
 	}
-	banner(out, base, ts, dc)
+	banner(out, base, ts, dc, ac.OIDCIssuer == "")
 	users, err := mintDevTokens(ctx, iss, dc.DataDir, out)
 	if err != nil {
 		ln.Close()
@@ -162,7 +170,7 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		h := api.NewRouter(api.Deps{Temporal: c, DB: st, Log: log, Metrics: reg, Programs: programs, Namespace: namespace,
 			Auth: v, Keys: keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: origins})
 		// The pages offer the demo users only when dev is its own issuer.
-		wo := web.Options{API: h, Verify: v}
+		wo := web.Options{API: h, Verify: v, OIDC: login}
 		if ac.OIDCIssuer == "" {
 			wo.DevUsers = users
 		}
@@ -199,9 +207,13 @@ func baseURL(apiAddr *net.TCPAddr) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(apiAddr.Port))
 }
 
-func banner(out *os.File, base string, ts *devserver.Server, dc config.Dev) {
+func banner(out *os.File, base string, ts *devserver.Server, dc config.Dev, demoUsers bool) {
 	fmt.Fprintf(out, "\nstegvis is running (%s)\n", time.Now().Format(time.DateTime))
-	fmt.Fprintf(out, "  Web pages    %s/   (sign in as a demo user)\n", base)
+	how := "sign in with your identity provider"
+	if demoUsers {
+		how = "sign in as a demo user"
+	}
+	fmt.Fprintf(out, "  Web pages    %s/   (%s)\n", base, how)
 	fmt.Fprintf(out, "  API          %s/v1   (OpenAPI: %s/openapi.yaml)\n", base, base)
 	fmt.Fprintf(out, "  ready?       %s/readyz\n", base)
 	if ts.UIURL != "" {
