@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/stegvis/stegvis/calendar"
+	"github.com/stegvis/stegvis/program"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -147,18 +148,23 @@ func (s *site) myDay(c *gin.Context) {
 // participantData is the participant page: the journey, and for a form that was
 // sent back, what was typed and what was wrong.
 type participantData struct {
-	J       workflows.JourneyView
-	Person  *personView
-	Form    string            // the form that failed, kept open
-	Values  map[string]string // what was typed in it
-	Errors  map[string]string // field → message
-	Reviews *workflows.DeadlineView
-	Kinds   []workflows.MeetingKind
-	Pauses  []workflows.PauseReason
-	Exits   []workflows.ExitReason
-	Days    []string
-	Extras  []string
+	J      workflows.JourneyView
+	Person *personView
+	Form   string            // the form that failed, kept open
+	Values map[string]string // what was typed in it
+	Errors map[string]string // field → message
+	// ReviewFrom and ReviewTo are the window for the next review if a follow-up or
+	// review is held today, as the journey's validator will compute it.
+	ReviewFrom, ReviewTo string
+	Kinds                []workflows.MeetingKind
+	Pauses               []workflows.PauseReason
+	Exits                []workflows.ExitReason
+	Days                 []string
+	Extras               []string
 }
+
+// reviewCalendar counts the review window as the journey's validator does.
+var reviewCalendar = calendar.Swedish()
 
 type personView struct {
 	Name           string     `json:"name"`
@@ -186,10 +192,11 @@ func (s *site) showParticipant(c *gin.Context, status int, form string, values, 
 	d := participantData{J: j.JourneyView, Person: j.Person, Form: form, Values: values, Errors: errs,
 		Kinds: workflows.MeetingKinds, Pauses: workflows.PauseReasons, Exits: workflows.ExitReasons,
 		Days: []string{"monday", "tuesday", "wednesday", "thursday", "friday"}, Extras: workflows.PlanExtras}
-	for i := range d.J.Deadlines {
-		if dl := &d.J.Deadlines[i]; dl.WindowFrom != "" && d.Reviews == nil {
-			d.Reviews = dl
-		}
+	var prog program.Program
+	if err := s.call(c.Request.Context(), who(c), "GET", "/v1/programs/"+url.PathEscape(j.Program.ID), nil, &prog); err == nil &&
+		prog.Version == j.Program.Version && prog.Deadlines.Review != nil {
+		from, to := prog.Deadlines.Review.Window(reviewCalendar, s.Now())
+		d.ReviewFrom, d.ReviewTo = calendar.Date(from).Format(time.DateOnly), calendar.Date(to).Format(time.DateOnly)
 	}
 	if d.Values == nil {
 		d.Values = map[string]string{}
