@@ -443,3 +443,33 @@ func httptestServer(t *testing.T, d api.Deps) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// The pages' own requests inside the process do not use up the person's rate limit;
+// the same requests from the network do.
+func TestInProcessRequestsAreNotRateLimited(t *testing.T) {
+	d := env.deps
+	d.RateLimit, d.RateBurst, d.Metrics = 1, 2, metrics.New()
+	h := api.NewRouter(d)
+	tok := token(t, "page-guide", auth.Guide)
+	do := func(ctx context.Context) int {
+		req := httptest.NewRequestWithContext(ctx, "GET", "/v1/programs", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	limited := false
+	for range 10 {
+		if do(context.Background()) == http.StatusTooManyRequests {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("ten requests with a burst of two were all served")
+	}
+	for range 10 {
+		if code := do(api.InProcess(context.Background())); code != http.StatusOK {
+			t.Fatalf("an in-process request answered %d", code)
+		}
+	}
+}

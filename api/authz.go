@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -55,8 +56,8 @@ func roleNames(roles []auth.Role) string {
 func (s *server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.GetHeader("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		scheme, token, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="stegvis"`)
 			fail(c, http.StatusUnauthorized, CodeUnauthenticated,
 				"sign in: send your token as the header Authorization: Bearer <token> (in stegvis dev the tokens are in .data/dev-tokens.json)")
@@ -81,7 +82,7 @@ func (s *server) authenticate() gin.HandlerFunc {
 			s.deny(c, "", fmt.Sprintf("your token carries no stegvis role; ask your administrator for one of: %s", roleNames(auth.Roles)))
 			return
 		}
-		if wait, ok := s.limits.allow(p.Subject); !ok {
+		if wait, ok := s.limits.allow(p.Subject); !ok && !inProcess(c.Request.Context()) {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			fail(c, http.StatusTooManyRequests, CodeRateLimited,
 				fmt.Sprintf("too many requests from %s; wait %s and try again", p.Subject, wait.Round(time.Second).String()))
@@ -296,4 +297,19 @@ func (l *limiter) allow(user string) (time.Duration, bool) {
 		return d, false
 	}
 	return 0, true
+}
+
+type inProcessKey struct{}
+
+// InProcess marks a request the web pages make to the API inside the same process: one
+// page load asks several questions (a dashboard, a few dozen), and the person's rate
+// limit is for what they send, not for how a page is put together. A request from the
+// network cannot carry the mark.
+func InProcess(ctx context.Context) context.Context {
+	return context.WithValue(ctx, inProcessKey{}, true)
+}
+
+func inProcess(ctx context.Context) bool {
+	v, _ := ctx.Value(inProcessKey{}).(bool)
+	return v
 }

@@ -147,14 +147,12 @@ func (s *site) dashboard(c *gin.Context) {
 	}
 	pg := page{Title: s.i18n.text(lang, "Dashboard"), Data: &d}
 
-	var units struct {
-		Units []store.Unit `json:"units"`
-	}
-	if err := s.call(ctx, p, "GET", "/v1/units", nil, &units); err != nil {
+	units, err := s.units(ctx, p)
+	if err != nil {
 		s.failed(c, err)
 		return
 	}
-	d.Units = units.Units
+	d.Units = units
 
 	var plan struct {
 		Rows []store.TimelinessRow `json:"rows"`
@@ -647,14 +645,12 @@ func (s *site) participantList(c *gin.Context) {
 		Overdue: checked(c.Query("overdue")), Waiting: checked(c.Query("waitingForGuide")), After: c.Query("after")}
 	d := participantsData{Filter: f, Phases: phaseNames}
 	pg := page{Title: s.i18n.text(lang, "Participants"), Data: d}
-	var units struct {
-		Units []store.Unit `json:"units"`
-	}
-	if err := s.call(ctx, p, "GET", "/v1/units", nil, &units); err != nil {
+	units, err := s.units(ctx, p)
+	if err != nil {
 		s.failed(c, err)
 		return
 	}
-	d.Units = units.Units
+	d.Units = units
 	q := f.values()
 	if f.After != "" {
 		q.Set("after", f.After)
@@ -729,14 +725,12 @@ func (s *site) showQueue(c *gin.Context, status int, pg page, unit, failedID, va
 		s.failed(c, err)
 		return
 	}
-	var units struct {
-		Units []store.Unit `json:"units"`
-	}
-	if err := s.call(ctx, p, "GET", "/v1/units", nil, &units); err != nil {
+	units, err := s.units(ctx, p)
+	if err != nil {
 		s.failed(c, err)
 		return
 	}
-	d.Units = units.Units
+	d.Units = units
 	guides := map[string][]store.Staff{} // per unit: its active guides
 	assigned := c.Query("assigned")
 	for _, r := range queue.Participants {
@@ -799,4 +793,13 @@ func (s *site) assign(c *gin.Context) {
 	default:
 		s.failed(c, err)
 	}
+}
+
+// units lists the org chart's units, for the unit pickers.
+func (s *site) units(ctx context.Context, p person) ([]store.Unit, error) {
+	var out struct {
+		Units []store.Unit `json:"units"`
+	}
+	err := s.call(ctx, p, "GET", "/v1/units", nil, &out)
+	return out.Units, err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/rs/zerolog"
 
+	"github.com/stegvis/stegvis/api"
 	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/calendar"
 )
@@ -166,7 +167,7 @@ func (s *site) send(ctx context.Context, p person, method, path string, body []b
 	if body != nil {
 		rdr = bytes.NewReader(body)
 	}
-	req := httptest.NewRequestWithContext(ctx, method, path, rdr)
+	req := httptest.NewRequestWithContext(api.InProcess(ctx), method, path, rdr)
 	req.Header.Set("Authorization", "Bearer "+p.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
