@@ -6,7 +6,7 @@ export GOTOOLCHAIN := local
 BIN := bin/stegvis
 GO_FILES := $(shell find . -name '*.go' -not -path './.data/*')
 
-.PHONY: run build test test-go fuzz fuzz-short lint vet staticcheck workflowcheck fmt fmt-check histories clean help
+.PHONY: run build test test-go fuzz fuzz-short lint vet staticcheck workflowcheck fmt fmt-check histories clean help bench bench-small
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ build: $(BIN) ## build bin/stegvis
 $(BIN): $(GO_FILES) go.mod go.sum $(shell find . -name '*.sql' -o -name '*.yaml' | grep -v '^./.data')
 	go build -o $(BIN) ./cmd/stegvis
 
-test: lint test-go fuzz-short ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz
+test: lint test-go fuzz-short bench-small ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz, the small benchmark
 
 # The browser tests (web/*browser_test.go) save screenshots of each step here, and of
 # the page a failing test was on. Without Chromium they skip, except when CI is set.
@@ -66,3 +66,13 @@ histories: ## record workflow histories for the replay test (after a released ch
 
 clean: ## remove the binary (not .data: that is your journeys)
 	rm -rf bin
+
+# The benchmarks of issue 7 (bench/, BENCHMARKS.md): stegvis next to raw Temporal in
+# one run, on the embedded dev server and a fresh PostgreSQL database (dropped after).
+BENCH_FLAGS ?=
+
+bench: ## the full benchmark: prints a table, writes bench/results/<date>.json (minutes)
+	go run ./bench $(BENCH_FLAGS)
+
+bench-small: ## the small benchmark (part of make test): fails only on errors, never on timings
+	@out=$$(mktemp -t stegvis-bench-XXXXXX.json) && go run ./bench -small -out $$out && rm -f $$out
