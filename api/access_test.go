@@ -328,16 +328,7 @@ func TestEveryReadAndChangeIsInTheAuditLog(t *testing.T) {
 	call(t, "POST", "/v1/participants/"+o.pA+"/meetings", `{}`, o.as(t, "caseWorker2")...)
 	call(t, "GET", "/v1/participants?limit=500", "", o.as(t, "leadA")...)
 
-	type entry struct {
-		ID            int64          `json:"id"`
-		At            time.Time      `json:"at"`
-		Actor         string         `json:"actor"`
-		Action        string         `json:"action"`
-		ParticipantID string         `json:"participantId"`
-		Outcome       string         `json:"outcome"`
-		Detail        map[string]any `json:"detail"`
-		RequestID     string         `json:"requestId"`
-	}
+	type entry = store.AuditRecord
 	read := func(who, query string) []entry {
 		var out struct {
 			Entries []entry `json:"entries"`
@@ -372,6 +363,13 @@ func TestEveryReadAndChangeIsInTheAuditLog(t *testing.T) {
 	}
 	if !has(read("admin", "participantId="+o.pA+"&user=ekb-system"), "ekb-system", "POST /v1/participants", o.pA, "allowed") {
 		t.Error("the referral that started the journey is not in the audit log")
+	}
+	// A denial on a route that names no participant logs none (a unit id is not one).
+	call(t, "PUT", "/v1/units/"+o.u, `{"name":"x"}`, o.as(t, "guideA")...)
+	if !slices.ContainsFunc(read("admin", "user="+o.gA), func(e entry) bool {
+		return e.Action == "PUT /v1/units/:id" && e.Outcome == "denied" && e.ParticipantID == ""
+	}) {
+		t.Error("a guide's refused change of a unit is not in the audit log as a denial without a participant")
 	}
 	// By user, and by period.
 	byUser := read("admin", "user="+o.gB)

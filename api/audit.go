@@ -47,11 +47,10 @@ func (s *server) auditLog(c *gin.Context) {
 		s.readModelFailed(c, err)
 		return
 	}
-	body := gin.H{}
-	if len(rows) > page {
-		rows = rows[:page]
-		body["next"] = rows[page-1].ID
+	rows, next := nextPage(rows, page, func(r store.AuditRecord) any { return r.ID })
+	body := gin.H{"entries": rows}
+	if next != nil {
+		body["next"] = next
 	}
-	body["entries"] = rows
 	c.JSON(http.StatusOK, body)
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/store"
-	"github.com/stegvis/stegvis/workflows"
 )
 
 const (
@@ -94,20 +93,22 @@ func (s *server) authenticate() gin.HandlerFunc {
 // allow lets through callers with one of the roles; others get 403, audited.
 func (s *server) allow(roles ...auth.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		// Not a participant route (those use forParticipant): no participant to log.
 		if !principal(c).Has(roles...) {
-			s.deny(c, c.Param("id"), fmt.Sprintf("%s %s is for the roles %s; your token has %s",
-				c.Request.Method, c.FullPath(), roleNames(roles), roleNames(principal(c).Roles)))
+			s.deny(c, "", wrongRole(c, roles))
 		}
 	}
 }
 
+// wrongRole says which roles an endpoint is for and which the caller has.
+func wrongRole(c *gin.Context, roles []auth.Role) string {
+	return fmt.Sprintf("%s %s is for the roles %s; your token has %s",
+		c.Request.Method, c.FullPath(), roleNames(roles), roleNames(principal(c).Roles))
+}
+
 // deny answers 403 and writes the denial to the audit log.
 func (s *server) deny(c *gin.Context, participantID, message string) {
-	participant := ""
-	if workflows.CheckParticipantID(participantID) == "" {
-		participant = participantID
-	}
-	if !s.audit(c, participant, "denied", nil) {
+	if !s.audit(c, participantID, "denied", nil) {
 		return
 	}
 	fail(c, http.StatusForbidden, CodeForbidden, message)
@@ -177,8 +178,7 @@ func (s *server) forParticipant(roles ...auth.Role) gin.HandlerFunc {
 			return
 		}
 		if !principal(c).Has(roles...) {
-			s.deny(c, id, fmt.Sprintf("%s %s is for the roles %s; your token has %s",
-				c.Request.Method, c.FullPath(), roleNames(roles), roleNames(principal(c).Roles)))
+			s.deny(c, id, wrongRole(c, roles))
 			return
 		}
 		sc, err := s.scope(c)

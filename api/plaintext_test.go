@@ -12,6 +12,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -143,13 +144,24 @@ func TestNoPlaintextPersonalDataInTemporalOrTheLogs(t *testing.T) {
 		t.Errorf("the codec server did not decode the plan for an admin: %d %s %v", r.status, r.body, err)
 	}
 
-	// Visibility: what the search attributes and the list API show.
-	list, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: env.temporal.GetDefaultNamespace(), Query: "WorkflowId = '" + workflows.JourneyWorkflowID(id) + "'"})
-	if err != nil {
-		t.Fatal(err)
+	// Visibility: what the search attributes and the list API show. It is written
+	// asynchronously, so wait for the record rather than pass on an empty list.
+	var execs []*workflowpb.WorkflowExecutionInfo
+	for deadline := time.Now().Add(30 * time.Second); len(execs) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		list, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: env.temporal.GetDefaultNamespace(), Query: "WorkflowId = '" + workflows.JourneyWorkflowID(id) + "'"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		execs = list.GetExecutions()
 	}
-	for _, e := range list.GetExecutions() {
+	if len(execs) == 0 {
+		t.Fatal("the journey never showed in visibility, so its search attributes were not checked")
+	}
+	if len(execs[0].GetSearchAttributes().GetIndexedFields()) == 0 {
+		t.Error("control: the visibility record carries no search attributes to check")
+	}
+	for _, e := range execs {
 		b, _ := proto.Marshal(e)
 		for _, s := range secret {
 			if bytes.Contains(b, []byte(s)) {
