@@ -332,6 +332,41 @@ func TestJourneyStartQueryPlanQuery(t *testing.T) {
 	}
 }
 
+// The 201 of a start is computed by the API (workflows.Opened), not queried from the
+// journey: it must be exactly what the journey itself then answers, for every shipped
+// programme, with a guide and waiting for one.
+func TestTheStartAnswerIsWhatTheJourneyThenSays(t *testing.T) {
+	for _, prog := range []string{"jobbgaranti", "steg", "demo"} {
+		for _, guide := range []string{"g-anna", ""} {
+			id := participant("o")
+			// Referred now: a backdated referral has notices already due, which the
+			// journey sends after it has started (and the next read shows).
+			body := fmt.Sprintf(`{"participantId":%q,"programId":%q,"unit":"arbetsmarknad","referredAt":%q,"guideId":%q}`,
+				id, prog, time.Now().Format(time.RFC3339), guide)
+			r := call(t, "POST", "/v1/participants", body)
+			if r.status != http.StatusCreated {
+				t.Fatalf("%s start: %d %s", prog, r.status, r.body)
+			}
+			var started, read workflows.JourneyView
+			r.decode(t, &started)
+			r = call(t, "GET", "/v1/participants/"+id, "")
+			if r.status != http.StatusOK {
+				t.Fatalf("%s get: %d %s", prog, r.status, r.body)
+			}
+			r.decode(t, &read)
+			if len(started.Deadlines) == 0 {
+				t.Fatalf("%s (guide %q): the start answered no deadlines: %+v", prog, guide, started)
+			}
+			started.AsOf, read.AsOf = time.Time{}, time.Time{}
+			a, _ := json.Marshal(started)
+			b, _ := json.Marshal(read)
+			if string(a) != string(b) {
+				t.Errorf("%s (guide %q): the start answered\n%s\nthe journey then says\n%s", prog, guide, a, b)
+			}
+		}
+	}
+}
+
 func TestRepeatedStartReturnsTheJourneyAndAConflictingOneIs409(t *testing.T) {
 	id := participant("p")
 	body := startBody(id, "steg", today())

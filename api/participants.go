@@ -134,30 +134,38 @@ func (s *server) startJourney(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	wid := workflows.JourneyWorkflowID(start.ParticipantID)
-	_, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	in := workflows.JourneyInput{Start: start, Program: prog, Index: s.searchIndexed(ctx)}
+	// The answer is computed before the start, so that a journey is never started that
+	// the API then could not describe. The scheduler fails only without a referral time,
+	// which ValidateStart has already refused.
+	opened, err := workflows.Opened(in)
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Str("program", start.ProgramID).Msg("cannot schedule a new journey's deadlines")
+		fail(c, http.StatusInternalServerError, CodeInternal, "something went wrong on our side; quote the request id when you report it")
+		return
+	}
+	_, err = s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:        wid,
 		TaskQueue: workflows.TaskQueue,
 		// A running journey is never started twice; a repeated request is answered
 		// from the running one below.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.JourneyWorkflowType, workflows.JourneyInput{Start: start, Program: prog, Index: s.searchIndexed(ctx)})
+	}, workflows.JourneyWorkflowType, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	created := true
-	if errors.As(err, &already) {
-		created = false
-	} else if err != nil {
+	if err != nil && !errors.As(err, &already) {
 		failTemporal(c, err, start.ParticipantID)
+		return
+	}
+	c.Header("Location", "/v1/participants/"+start.ParticipantID)
+	if err == nil {
+		// Not a query: it would wait until a worker has run the journey's first task.
+		c.JSON(http.StatusCreated, opened.View(s.now()))
 		return
 	}
 
 	st, err := s.query(c, start.ParticipantID)
 	if err != nil {
 		failTemporal(c, err, start.ParticipantID)
-		return
-	}
-	c.Header("Location", "/v1/participants/"+start.ParticipantID)
-	if created {
-		c.JSON(http.StatusCreated, st.View(s.now()))
 		return
 	}
 	if !st.Start.SameAs(start) {

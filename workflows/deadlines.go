@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -27,6 +28,22 @@ type opening struct {
 // history records, and adds them to the journey. A programme without a rule for a
 // kind simply has no such deadline.
 func (j *journey) openDeadlines(ctx workflow.Context, open ...opening) error {
+	keep, in := scheduleInputs(open)
+	if len(in) == 0 {
+		return nil
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	var out []program.Schedule
+	if err := workflow.ExecuteLocalActivity(lctx, activities.ScheduleDeadlines, in).Get(lctx, &out); err != nil {
+		return fmt.Errorf("schedule deadlines: %w", err)
+	}
+	j.addDeadlines(keep, out)
+	return nil
+}
+
+// scheduleInputs drops the openings whose rule the programme leaves out and returns
+// the rest with what the scheduler needs for each.
+func scheduleInputs(open []opening) ([]opening, []activities.ScheduleInput) {
 	var (
 		keep []opening
 		in   []activities.ScheduleInput
@@ -38,25 +55,24 @@ func (j *journey) openDeadlines(ctx workflow.Context, open ...opening) error {
 		keep = append(keep, o)
 		in = append(in, activities.ScheduleInput{Rule: *o.rule, Anchor: o.anchor, Due: o.due, Window: o.window})
 	}
-	if len(in) == 0 {
-		return nil
-	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
-	var out []program.Schedule
-	if err := workflow.ExecuteLocalActivity(lctx, activities.ScheduleDeadlines, in).Get(lctx, &out); err != nil {
-		return fmt.Errorf("schedule deadlines: %w", err)
-	}
+	return keep, in
+}
+
+func (j *journey) addDeadlines(keep []opening, out []program.Schedule) {
 	for i, o := range keep {
 		j.state.Deadlines = append(j.state.Deadlines, Deadline{ID: o.id, Kind: o.kind, Schedule: out[i], Anchor: o.anchor,
 			Evaluate: o.evaluate, Step: o.step})
 	}
 	j.changed = true
-	return nil
 }
 
 // openInitialDeadlines opens what a referral starts: a guide (when none was given),
 // the first meeting, the mapping and the plan, all counted from the referral.
 func (j *journey) openInitialDeadlines(ctx workflow.Context) error {
+	return j.openDeadlines(ctx, j.initialOpenings()...)
+}
+
+func (j *journey) initialOpenings() []opening {
 	d := j.program.Deadlines
 	ref := j.state.ReferredAt
 	open := []opening{
@@ -74,7 +90,27 @@ func (j *journey) openInitialDeadlines(ctx workflow.Context) error {
 		open = append(open, opening{id: fmt.Sprintf("%s-%d", DeadlineStep, st.Step), kind: DeadlineStep, rule: &rule,
 			anchor: ref, evaluate: true, step: st.Step})
 	}
-	return j.openDeadlines(ctx, open...)
+	return open
+}
+
+// Opened is the state a new journey's first workflow task leaves: the referral and its
+// first deadlines, computed by the same code and the same scheduler the workflow runs
+// as a local activity. The API answers a start with it instead of a query, which could
+// only be answered once a worker had run that task (issue 7: that wait cost 10× the
+// start itself under load). Notices a backdated referral has already missed are sent
+// by the workflow afterwards and show in the next read.
+func Opened(in JourneyInput) (JourneyState, error) {
+	if in.State != nil {
+		return *in.State, nil
+	}
+	j := newJourney(in)
+	keep, sin := scheduleInputs(j.initialOpenings())
+	out, err := activities.ScheduleDeadlines(context.Background(), sin)
+	if err != nil {
+		return JourneyState{}, fmt.Errorf("schedule deadlines: %w", err)
+	}
+	j.addDeadlines(keep, out)
+	return j.state, nil
 }
 
 // open returns the earliest open deadline of a kind, or nil.
