@@ -93,6 +93,17 @@ type Dev struct {
 	TemporalIP   string
 	TemporalPort int
 	UIPort       int
+	TemporalDB   string // sqlite or postgres
+	TemporalURL  string // the PostgreSQL database when TemporalDB is postgres
+}
+
+// Validate checks the choice of Temporal persistence.
+func (c *Dev) Validate() error {
+	switch c.TemporalDB {
+	case "sqlite", "postgres":
+		return nil
+	}
+	return fmt.Errorf("--temporal-db %q: use sqlite (a file under --data-dir) or postgres (the database of --temporal-db-url)", c.TemporalDB)
 }
 
 // Register adds the dev flags.
@@ -101,6 +112,9 @@ func (c *Dev) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.TemporalIP, "temporal-ip", "127.0.0.1", "address the embedded Temporal server and its Web UI bind to")
 	fs.IntVar(&c.TemporalPort, "temporal-port", 7233, "gRPC port of the embedded Temporal server")
 	fs.IntVar(&c.UIPort, "ui-port", 8233, "port of the Temporal Web UI; 0 to disable it")
+	fs.StringVar(&c.TemporalDB, "temporal-db", "sqlite", "where the embedded Temporal server persists: sqlite (under --data-dir) or postgres (--temporal-db-url)")
+	fs.StringVar(&c.TemporalURL, "temporal-db-url", "postgres://postgres@127.0.0.1:5432/stegvis_temporal?sslmode=disable",
+		"the PostgreSQL database of the embedded Temporal server with --temporal-db postgres; it and <name>_visibility are created and migrated with Temporal's schema tool")
 }
 
 // Programs is where programme files are read from.

@@ -29,9 +29,15 @@ import (
 
 const (
 	clusterName = "active"
-	storeName   = "sqlite-default"
+	storeName   = "default"
+	visStore    = "visibility"
 	// DBFile is the name of the SQLite file under the data directory.
 	DBFile = "temporal.db"
+	// VisibilityFile holds the visibility records of a data directory created since
+	// issue 7: SQLite takes one connection per file, so a file of their own lets
+	// visibility writes run beside history writes. Older data directories keep both
+	// in DBFile.
+	VisibilityFile = "visibility.db"
 )
 
 // NamespaceCacheRefresh is how often the embedded server's services reload namespaces,
@@ -48,6 +54,11 @@ type Options struct {
 	Log       zerolog.Logger
 	// CodecEndpoint is the codec server the UI asks to decrypt payloads (stegvis's /codec).
 	CodecEndpoint string
+	// PostgresURL, when set, persists to PostgreSQL instead of SQLite: the database it
+	// names and one beside it with "_visibility" appended, created and brought to the
+	// server's schema version with Temporal's own SQL schema tool. The production shape's
+	// persistence, on one machine.
+	PostgresURL string
 }
 
 // Server is a running embedded Temporal server.
@@ -74,11 +85,17 @@ func Start(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	sqlConf, err := sqlConfig(filepath.Join(o.DataDir, DBFile), o.Namespace)
+	var st stores
+	var err error
+	if o.PostgresURL != "" {
+		st, err = postgresStores(o.PostgresURL, o.Log)
+	} else {
+		st, err = sqliteStores(o.DataDir, o.Namespace)
+	}
 	if err != nil {
 		return nil, err
 	}
-	conf, err := serverConfig(o, sqlConf)
+	conf, err := serverConfig(o, st)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +125,12 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("start embedded Temporal server: %w", err)
 	}
 	s := &Server{server: srv, quiet: logger.quiet, Address: net.JoinHostPort(o.IP, strconv.Itoa(o.Port))}
+	if st.register {
+		if err := registerNamespace(s.Address, o.Namespace); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	if o.UIPort != 0 {
 		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
 			Host:                o.IP,
@@ -181,10 +204,37 @@ func freePort(ip string) (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// sqlConfig points the server at a SQLite file in WAL mode, which on this class of
+// stores is where the server persists.
+type stores struct {
+	main, visibility *config.SQL
+	shards           int32
+	// register: the namespace is registered through the frontend once it runs (the
+	// SQLite schema package writes it straight into the file instead).
+	register bool
+}
+
+// sqliteStores points the server at SQLite files in WAL mode, which on this class of
 // machine triples workflow starts per second against the default rollback journal
 // (../shared/TEMPORAL-NOTES.md). The schema and namespace are created on first start.
-func sqlConfig(file, namespace string) (*config.SQL, error) {
+// The plugin allows one connection per file, so more history shards would only queue
+// on it: one shard.
+func sqliteStores(dir, namespace string) (stores, error) {
+	_, mainErr := os.Stat(filepath.Join(dir, DBFile))
+	_, visErr := os.Stat(filepath.Join(dir, VisibilityFile))
+	main, err := sqliteFile(filepath.Join(dir, DBFile), namespace)
+	if err != nil {
+		return stores{}, err
+	}
+	st := stores{main: main, visibility: main, shards: 1}
+	if fresh := errors.Is(mainErr, os.ErrNotExist); fresh || visErr == nil {
+		if st.visibility, err = sqliteFile(filepath.Join(dir, VisibilityFile), namespace); err != nil {
+			return stores{}, err
+		}
+	}
+	return st, nil
+}
+
+func sqliteFile(file, namespace string) (*config.SQL, error) {
 	conf := &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: file,
@@ -210,7 +260,7 @@ func sqlConfig(file, namespace string) (*config.SQL, error) {
 	return conf, nil
 }
 
-func serverConfig(o Options, sqlConf *config.SQL) (*config.Config, error) {
+func serverConfig(o Options, st stores) (*config.Config, error) {
 	httpPort, err := freePort(o.IP)
 	if err != nil {
 		return nil, err
@@ -219,9 +269,9 @@ func serverConfig(o Options, sqlConf *config.SQL) (*config.Config, error) {
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = o.IP
 	conf.Persistence.DefaultStore = storeName
-	conf.Persistence.VisibilityStore = storeName
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{storeName: {SQL: sqlConf}}
+	conf.Persistence.VisibilityStore = visStore
+	conf.Persistence.NumHistoryShards = st.shards
+	conf.Persistence.DataStores = map[string]config.DataStore{storeName: {SQL: st.main}, visStore: {SQL: st.visibility}}
 	frontend := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,7 +55,7 @@ func devCommand(out *os.File) *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "dev",
 		ShortUsage: "stegvis dev [flags]",
-		ShortHelp:  "run everything in one process: Temporal (SQLite under --data-dir), its Web UI, the worker and the API",
+		ShortHelp:  "run everything in one process: Temporal (SQLite under --data-dir, or PostgreSQL with --temporal-db postgres), its Web UI, the worker and the API",
 		FlagSet:    fs,
 		Options:    envOptions,
 		Exec: func(ctx context.Context, _ []string) error {
@@ -67,6 +68,9 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 	kc config.Keys, ac config.Auth, rc config.Retention) error {
 	log, err := newLogger(logc)
 	if err != nil {
+		return err
+	}
+	if err := dc.Validate(); err != nil {
 		return err
 	}
 	programs, err := program.Load(pc.Dir)
@@ -114,10 +118,14 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 	}
 
 	const namespace = "default"
-	ts, err := devserver.Start(devserver.Options{
+	opts := devserver.Options{
 		DataDir: dc.DataDir, IP: dc.TemporalIP, Port: dc.TemporalPort, UIPort: dc.UIPort,
 		Namespace: namespace, Log: log, CodecEndpoint: base + "/codec",
-	})
+	}
+	if dc.TemporalDB == "postgres" {
+		opts.PostgresURL = dc.TemporalURL
+	}
+	ts, err := devserver.Start(opts)
 	if err != nil {
 		ln.Close()
 		return err
@@ -199,6 +207,14 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 	return err
 }
 
+// redactURL hides a password in a database URL that is printed.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable URL)"
+}
+
 func baseURL(apiAddr *net.TCPAddr) string {
 	host := apiAddr.IP.String()
 	if apiAddr.IP.IsUnspecified() {
@@ -219,5 +235,9 @@ func banner(out *os.File, base string, ts *devserver.Server, dc config.Dev, demo
 	if ts.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal UI  %s\n", ts.UIURL)
 	}
-	fmt.Fprintf(out, "  Temporal     %s (namespace default), data in %s\n", ts.Address, dc.DataDir)
+	where := "data in " + dc.DataDir
+	if dc.TemporalDB == "postgres" {
+		where = "persisted to PostgreSQL " + redactURL(dc.TemporalURL)
+	}
+	fmt.Fprintf(out, "  Temporal     %s (namespace default), %s\n", ts.Address, where)
 }
