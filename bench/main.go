@@ -28,17 +28,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/stegvis/stegvis/activities"
-	"github.com/stegvis/stegvis/api"
 	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/devserver"
 	"github.com/stegvis/stegvis/logging"
 	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/protect"
 	"github.com/stegvis/stegvis/store"
-	"github.com/stegvis/stegvis/worker"
 	"github.com/stegvis/stegvis/workflows"
 )
 
@@ -50,6 +46,8 @@ type config struct {
 	eventsPer    int
 	queries      int
 	concurrency  int
+	open         int
+	temporalDB   string
 	queryBudget  time.Duration
 	small        bool
 	out          string
@@ -65,6 +63,8 @@ func main() {
 	flag.IntVar(&c.queries, "queries", 0, "times each report and manager query is run (default 30, -small 5)")
 	flag.DurationVar(&c.queryBudget, "query-budget", 30*time.Second, "stop repeating one report after this long (at least 3 runs each)")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "requests in flight")
+	flag.IntVar(&c.open, "open", 0, "journeys started at one instant for the open-journeys and reminder-storm rows (default 10000, -small 100)")
+	flag.StringVar(&c.temporalDB, "temporal-db", "sqlite", "the embedded Temporal server's persistence: sqlite or postgres (as stegvis dev --temporal-db)")
 	flag.BoolVar(&c.small, "small", false, "the small version (make test): every size small")
 	flag.StringVar(&c.out, "out", "", "the JSON file (default bench/results/<date>.json)")
 	flag.Parse()
@@ -81,6 +81,7 @@ func main() {
 	def(&c.importRows, 2000, 100)
 	def(&c.participants, 100000, 1000)
 	def(&c.queries, 30, 5)
+	def(&c.open, 10000, 100)
 	if c.meetings > c.journeys {
 		c.meetings = c.journeys
 	}
@@ -111,6 +112,9 @@ type env struct {
 	runID   string // tells this run's participants apart
 	// retry503 retries a 503 (small run only; at full size it is counted).
 	retry503 bool
+	// The stegvis processes, and how much disk Temporal uses.
+	worker, api  *proc
+	temporalSize func(context.Context) (float64, error)
 }
 
 func run(ctx context.Context, c config) (err error) {
@@ -142,7 +146,8 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 
-	// The embedded Temporal server, exactly as stegvis dev starts it.
+	// The embedded Temporal server, exactly as stegvis dev starts it, on SQLite or
+	// (-temporal-db postgres) on a fresh PostgreSQL database, dropped at the end.
 	tmp, err := os.MkdirTemp("", "stegvis-bench-")
 	if err != nil {
 		return err
@@ -152,17 +157,34 @@ func run(ctx context.Context, c config) (err error) {
 	if err != nil {
 		return err
 	}
-	ts, err := devserver.Start(devserver.Options{DataDir: tmp, IP: "127.0.0.1", Port: port, UIPort: 0, Namespace: "default", Log: zerolog.Nop()})
+	tsOpts := devserver.Options{DataDir: tmp, IP: "127.0.0.1", Port: port, UIPort: 0, Namespace: "default", Log: zerolog.Nop()}
+	if c.temporalDB == "postgres" {
+		tu := *u
+		tu.Path = "/" + dbName + "_temporal"
+		tsOpts.PostgresURL = tu.String()
+		defer func() {
+			for _, db := range []string{dbName + "_temporal", dbName + "_temporal_visibility"} {
+				if derr := dropDB(db); derr != nil && err == nil {
+					err = derr
+				}
+			}
+		}()
+	} else if c.temporalDB != "sqlite" {
+		return fmt.Errorf("-temporal-db %q: sqlite or postgres", c.temporalDB)
+	}
+	ts, err := devserver.Start(tsOpts)
 	if err != nil {
 		return err
 	}
 	defer ts.Stop()
+	e.temporalSize = func(ctx context.Context) (float64, error) { return temporalSize(ctx, e, tmp, tsOpts.PostgresURL) }
 
-	keys, err := protect.ParseKeys("b1:" + protect.GenerateKey())
+	keyText := "b1:" + protect.GenerateKey()
+	keys, err := protect.ParseKeys(keyText)
 	if err != nil {
 		return err
 	}
-	// One client for the API and the raw baseline, as stegvis dev dials it.
+	// The bench's own client, for the raw-SDK baselines.
 	reg := metrics.New()
 	defer reg.Close()
 	e.tc, err = client.DialContext(ctx, client.Options{HostPort: ts.Address, Namespace: "default", DataConverter: protect.DataConverter(keys),
@@ -175,38 +197,55 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 
-	// The worker, as stegvis dev runs it (no mail, no webhook).
-	acts := &activities.Activities{Notifications: e.st, Journal: e.st, Directory: e.st, Digests: e.st, Delivery: &activities.Delivery{Store: e.st}}
-	wctx, stopWorker := context.WithCancel(ctx)
-	workerDone := make(chan error, 1)
-	go func() {
-		workerDone <- worker.Run(wctx, e.tc, acts, sdkworker.Options{WorkerStopTimeout: 5 * time.Second})
-	}()
-	defer func() {
-		stopWorker()
-		<-workerDone
-	}()
+	// Tokens from a dev issuer whose keys the bench serves, as an identity provider would.
+	idp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	idpBase := "http://" + idp.Addr().String()
+	iss, err := auth.NewDevIssuer(idpBase+"/dev", filepath.Join(tmp, "dev-signing-key.pem"))
+	if err != nil {
+		idp.Close()
+		return err
+	}
+	idpSrv := &http.Server{Handler: iss.JWKSHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = idpSrv.Serve(idp) }()
+	defer idpSrv.Close()
 
-	// The API on a loopback listener.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The worker and the API: the production binary, one process each, configured as
+	// the README's production section says (rate limit off: one token sends everything).
+	bin, err := buildBinary(ctx, tmp)
 	if err != nil {
 		return err
 	}
-	e.base = "http://" + ln.Addr().String()
-	iss, err := auth.NewDevIssuer(e.base+"/dev", filepath.Join(tmp, "dev-signing-key.pem"))
-	if err != nil {
-		ln.Close()
+	progDir := filepath.Join(tmp, "programs")
+	if err := writeStormProgram(progDir, c.small); err != nil {
 		return err
 	}
-	h := api.NewRouter(api.Deps{Temporal: e.tc, DB: e.st, Log: zerolog.Nop(), Metrics: reg, Namespace: "default",
-		Auth: iss.Verifier(), Keys: keys, RateLimit: 0})
-	actx, stopAPI := context.WithCancel(ctx)
-	apiDone := make(chan error, 1)
-	go func() { apiDone <- api.ServeListener(actx, ln, h, 5*time.Second, zerolog.Nop()) }()
-	defer func() {
-		stopAPI()
-		<-apiDone
-	}()
+	apiPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	common := []string{"DATABASE_URL=" + e.dbURL, "MIGRATE=false", "TEMPORAL_ADDRESS=" + ts.Address, "TEMPORAL_NAMESPACE=default",
+		"ENCRYPTION_KEYS=" + keyText, "LOG_LEVEL=info", "LOG_FORMAT=json"}
+	e.worker, err = startProc(ctx, "stegvis worker", bin, []string{"worker"},
+		append(common, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", metricsPort)), "worker polling")
+	if err != nil {
+		return err
+	}
+	defer e.worker.stop()
+	e.api, err = startProc(ctx, "stegvis api", bin, []string{"api"}, append(common,
+		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", apiPort), "OIDC_ISSUER="+idpBase+"/dev", "OIDC_JWKS_URL="+idpBase+"/dev/jwks.json",
+		"OIDC_AUDIENCE=stegvis", "RATE_LIMIT=0", "PROGRAMS_DIR="+progDir, "SHUTDOWN_DELAY=0s"), "HTTP API listening")
+	if err != nil {
+		return err
+	}
+	defer e.api.stop()
+	e.base = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	if e.system, err = iss.Mint("ekb-system", time.Hour*3, auth.System); err != nil {
 		return err
 	}
@@ -244,6 +283,11 @@ func run(ctx context.Context, c config) (err error) {
 		return fmt.Errorf("import: %w", err)
 	}
 	add(rs...)
+	rs, err = benchStorm(ctx, e, c)
+	if err != nil {
+		return fmt.Errorf("open journeys and the reminder storm: %w", err)
+	}
+	add(rs...)
 	rs, err = benchReports(ctx, e, c)
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
@@ -255,10 +299,11 @@ func run(ctx context.Context, c config) (err error) {
 		Command: strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " ")),
 		Machine: machine(),
 		Params: map[string]int{"journeys": c.journeys, "meetings": c.meetings, "importRows": c.importRows,
-			"participants": c.participants, "eventsPerParticipant": c.eventsPer, "queries": c.queries, "concurrency": c.concurrency,
+			"participants": c.participants, "eventsPerParticipant": c.eventsPer, "queries": c.queries, "concurrency": c.concurrency, "open": c.open,
 			"queryBudgetSeconds": int(c.queryBudget.Seconds())},
-		Rows:    rows,
-		Seconds: time.Since(started).Seconds(),
+		TemporalDB: c.temporalDB,
+		Rows:       rows,
+		Seconds:    time.Since(started).Seconds(),
 	}
 	printTable(os.Stdout, res)
 	return writeJSON(c.out, res)

@@ -18,8 +18,10 @@ type Result struct {
 	Command string         `json:"command"`
 	Machine Machine        `json:"machine"`
 	Params  map[string]int `json:"params"`
-	Rows    []Row          `json:"rows"`
-	Seconds float64        `json:"seconds"` // the whole run
+	// TemporalDB is the embedded server's persistence: sqlite or postgres.
+	TemporalDB string  `json:"temporalDb"`
+	Rows       []Row   `json:"rows"`
+	Seconds    float64 `json:"seconds"` // the whole run
 }
 
 // Machine is where it ran.
@@ -91,8 +93,8 @@ func ptr(v float64) *float64 { return &v }
 
 func printTable(w io.Writer, res Result) {
 	m := res.Machine
-	fmt.Fprintf(w, "\nstegvis bench, %s\nmachine: %d CPUs (%s), %d MiB memory, %s %s\ncommand: %s\n\n",
-		res.Date, m.CPUs, m.CPUModel, m.MemoryMiB, m.GoVersion, m.OS, res.Command)
+	fmt.Fprintf(w, "\nstegvis bench, %s\nmachine: %d CPUs (%s), %d MiB memory, %s %s\ncommand: %s\nTemporal persistence: %s\n\n",
+		res.Date, m.CPUs, m.CPUModel, m.MemoryMiB, m.GoVersion, m.OS, res.Command, res.TemporalDB)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "what\tmeasure\tvalue\tbaseline\tratio\ttarget\tmet?")
 	for _, r := range res.Rows {
