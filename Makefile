@@ -19,7 +19,18 @@ build: $(BIN) ## build bin/stegvis
 $(BIN): $(GO_FILES) go.mod go.sum $(shell find . -name '*.sql' -o -name '*.yaml' | grep -v '^./.data')
 	go build -o $(BIN) ./cmd/stegvis
 
-test: lint test-go fuzz-short bench-small ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz, the small benchmark
+test: lint test-go fuzz-short bench-small deploy-check ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz, the small benchmark, the deploy files
+
+# deploy/tools is a Go module of its own, so that helm, kubeconform and compose-go do not
+# move the versions of this module's dependencies. Its tests load deploy/compose with
+# compose-go, render deploy/helm with helm and validate the result with kubeconform
+# -strict against schemas made from the Kubernetes OpenAPI document (see
+# deploy/tools/deploycheck). The first run builds helm (minutes, so before the tests and
+# their timeout start); later runs take seconds.
+.PHONY: deploy-check
+deploy-check: ## validate the Compose file and the Helm chart
+	cd deploy/tools && go tool -n helm >/dev/null && go tool -n kubeconform >/dev/null
+	cd deploy/tools && go test -count=1 -v ./...
 
 # The browser tests (web/*browser_test.go) save screenshots of each step here, and of
 # the page a failing test was on. Without Chromium they skip, except when CI is set.
