@@ -21,9 +21,12 @@ func (s *server) healthz(c *gin.Context) {
 // ReadyBody is the answer of /readyz.
 type ReadyBody struct {
 	Status string            `json:"status"` // ready or not_ready
-	Checks map[string]string `json:"checks"` // ok, or what is wrong
+	Checks map[string]string `json:"checks"` // ok, or what is wrong; shutdown: draining while stopping
 }
 
+// readyz answers 503 from the moment the process starts shutting down, whatever its
+// dependencies say, so that load balancers stop sending new requests here while the
+// ones they already sent still finish.
 func (s *server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
@@ -50,6 +53,9 @@ func (s *server) readyz(c *gin.Context) {
 	if dbErr != nil {
 		body.Status, body.Checks["postgres"] = "not_ready", "unreachable"
 		log.Warn().Err(dbErr).Msg("readiness: PostgreSQL unreachable")
+	}
+	if draining(c.Request.Context()) {
+		body.Status, body.Checks["shutdown"] = "not_ready", "draining"
 	}
 	status := http.StatusOK
 	if body.Status != "ready" {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -194,20 +195,42 @@ func (s *server) searchIndexed(ctx context.Context) bool {
 	return true
 }
 
-// Serve runs the handler on addr until ctx ends, then drains in-flight requests for up
-// to shutdownTimeout.
-func Serve(ctx context.Context, addr string, h http.Handler, shutdownTimeout time.Duration, log zerolog.Logger) error {
+// Shutdown is how Serve stops when its context ends.
+type Shutdown struct {
+	// Delay keeps serving, new requests included, while /readyz answers 503 and every
+	// response closes its connection, so that load balancers (a Kubernetes Service's
+	// endpoints, an ingress) stop sending here before the listener closes.
+	Delay time.Duration
+	// Timeout is how long in-flight requests may then finish; any still running after
+	// it are cut off and Serve returns an error.
+	Timeout time.Duration
+}
+
+// Serve runs the handler on addr until ctx ends, then shuts down as s says.
+func Serve(ctx context.Context, addr string, h http.Handler, s Shutdown, log zerolog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set HTTP_ADDR or --http-addr to a free address)", addr, err)
 	}
-	return ServeListener(ctx, ln, h, shutdownTimeout, log)
+	return ServeListenerWith(ctx, ln, h, s, log)
 }
 
-// ServeListener is Serve on an open listener.
+// ServeListener is Serve on an open listener that drains in-flight requests for up to
+// shutdownTimeout as soon as ctx ends, with no delay.
 func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout time.Duration, log zerolog.Logger) error {
+	return ServeListenerWith(ctx, ln, h, Shutdown{Timeout: shutdownTimeout}, log)
+}
+
+// ServeListenerWith is Serve on an open listener.
+func ServeListenerWith(ctx context.Context, ln net.Listener, h http.Handler, s Shutdown, log zerolog.Logger) error {
+	draining := new(atomic.Bool)
 	srv := &http.Server{
-		Handler:           h,
+		Handler: closeWhileDraining(h, draining),
+		// Requests carry the flag so that /readyz can answer for this server. Their
+		// contexts do not derive from ctx: a stop must not cancel what is in flight.
+		BaseContext: func(net.Listener) context.Context {
+			return context.WithValue(context.Background(), drainingKey{}, draining)
+		},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -221,14 +244,48 @@ func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, shutdow
 		return fmt.Errorf("HTTP API: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	draining.Store(true)
+	log.Info().Str("cause", context.Cause(ctx).Error()).Dur("delay", s.Delay).Dur("timeout", s.Timeout).
+		Msg("HTTP API shutting down: /readyz answers 503 and requests are served for the delay (SHUTDOWN_DELAY), then the listener closes and in-flight requests get up to the timeout (SHUTDOWN_TIMEOUT)")
+	if s.Delay > 0 {
+		t := time.NewTimer(s.Delay)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			return fmt.Errorf("HTTP API: %w", err)
+		}
+	}
+	log.Debug().Msg("HTTP API listener closed; draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
 	defer cancel()
-	log.Info().Msg("HTTP API draining")
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("drain HTTP API: %w", err)
+		_ = srv.Close()
+		return fmt.Errorf("drain HTTP API: requests still in flight after SHUTDOWN_TIMEOUT (%s) were cut off: %w", s.Timeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// drainingKey carries a server's draining flag in its requests' contexts.
+type drainingKey struct{}
+
+// draining reports whether the server that received the request is shutting down.
+func draining(ctx context.Context) bool {
+	f, _ := ctx.Value(drainingKey{}).(*atomic.Bool)
+	return f != nil && f.Load()
+}
+
+// closeWhileDraining asks clients to close their connection after each response once
+// shutdown has begun, so that kept-alive clients reconnect, through the load balancer,
+// to another replica instead of staying on this one until its listener closes.
+func closeWhileDraining(h http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -69,12 +69,19 @@ func (c *Temporal) Register(fs *flag.FlagSet) {
 type HTTP struct {
 	Addr            string
 	ShutdownTimeout time.Duration
+	ShutdownDelay   time.Duration
 }
 
 // Register adds the API listener flags.
 func (c *HTTP) Register(fs *flag.FlagSet, defAddr string) {
 	fs.StringVar(&c.Addr, "http-addr", defAddr, "address the HTTP API listens on")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests and tasks finish on shutdown")
+}
+
+// RegisterShutdownDelay adds the flag for how long the API keeps serving after a stop
+// signal before its listener closes.
+func (c *HTTP) RegisterShutdownDelay(fs *flag.FlagSet) {
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 5*time.Second, "when stopping (SIGTERM, Ctrl+C), how long to keep serving with /readyz answering 503, so load balancers stop sending here before the listener closes; then SHUTDOWN_TIMEOUT drains")
 }
 
 // Worker is the worker process's own settings.
@@ -227,4 +234,14 @@ type Retention struct {
 func (c *Retention) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.AfterExit, "retention-after-exit", "60 months", "how long after exit a participant's personal data and free text are erased (e.g. 60 months, 2 weeks, 90s); empty keeps them")
 	fs.StringVar(&c.Time, "retention-time", "03:00", "local time (Europe/Stockholm) of the daily retention run")
+}
+
+// WorkerTuning is how hard a worker process pulls work from Temporal.
+type WorkerTuning struct {
+	MaxPollers int
+}
+
+// Register adds the worker tuning flag.
+func (c *WorkerTuning) Register(fs *flag.FlagSet) {
+	fs.IntVar(&c.MaxPollers, "worker-pollers", 16, "most pollers per task type (workflow, activity); they scale with the backlog from 1 up to this; 0 keeps the SDK's fixed 2")
 }

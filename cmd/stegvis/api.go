@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
 	"github.com/stegvis/stegvis/api"
@@ -31,6 +32,7 @@ func apiCommand() *ffcli.Command {
 	kc.Register(fs)
 	ac.Register(fs)
 	hc.Register(fs, ":8080")
+	hc.RegisterShutdownDelay(fs)
 	return &ffcli.Command{
 		Name:       "api",
 		ShortUsage: "stegvis api [flags]",
@@ -38,35 +40,55 @@ func apiCommand() *ffcli.Command {
 		FlagSet:    fs,
 		Options:    envOptions,
 		Exec: func(ctx context.Context, _ []string) error {
-			programs, err := program.Load(pc.Dir)
+			var (
+				log     zerolog.Logger
+				serving bool
+			)
+			// On SIGTERM: /readyz answers 503 at once, requests are still served for
+			// SHUTDOWN_DELAY, then the listener closes and in-flight requests get up to
+			// SHUTDOWN_TIMEOUT; the Temporal client and the database pool close after
+			// the last of them.
+			err := func() error {
+				programs, err := program.Load(pc.Dir)
+				if err != nil {
+					return err
+				}
+				login, err := webLogin(ctx, ac, ac.PublicURL)
+				if err != nil {
+					return err
+				}
+				v, err := verifier(ctx, ac)
+				if err != nil {
+					return err
+				}
+				p, err := startClusterProcess(ctx, logc, db, tc, kc)
+				if err != nil {
+					return err
+				}
+				defer p.Close()
+				log = p.log
+				// Lazy: the API starts while Temporal is still coming up, and /readyz says so.
+				c, err := client.NewLazyClient(p.client)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
+					Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins()})
+				if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie, OIDC: login}); err != nil {
+					return err
+				}
+				serving = true
+				return api.Serve(ctx, hc.Addr, h, api.Shutdown{Delay: hc.ShutdownDelay, Timeout: hc.ShutdownTimeout}, p.log)
+			}()
+			if !serving {
+				return stoppedWhileStarting(ctx, "api", err)
+			}
 			if err != nil {
 				return err
 			}
-			login, err := webLogin(ctx, ac, ac.PublicURL)
-			if err != nil {
-				return err
-			}
-			v, err := verifier(ctx, ac)
-			if err != nil {
-				return err
-			}
-			p, err := startClusterProcess(ctx, logc, db, tc, kc)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			// Lazy: the API starts while Temporal is still coming up, and /readyz says so.
-			c, err := client.NewLazyClient(p.client)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
-				Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins()})
-			if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie, OIDC: login}); err != nil {
-				return err
-			}
-			return api.Serve(ctx, hc.Addr, h, hc.ShutdownTimeout, p.log)
+			logStopped(ctx, log, "api stopped: every in-flight request finished; Temporal client and database pool closed")
+			return nil
 		},
 	}
 }

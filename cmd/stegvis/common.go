@@ -83,6 +83,28 @@ func (p *clusterProcess) Close() {
 	p.store.Close()
 }
 
+// stoppedWhileStarting makes a stop signal that arrived before the process was up
+// (while it waited for PostgreSQL or Temporal, say) a clean stop: err is whatever the
+// interrupted step returned, and is only reported.
+func stoppedWhileStarting(ctx context.Context, name string, err error) error {
+	sig, _, ok := stopRequested(ctx)
+	if err == nil || !ok {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "stegvis %s: %s while starting; stopped (%v)\n", name, sig, err)
+	return nil
+}
+
+// logStopped is the last line of a clean shutdown, with how long it took from the
+// signal.
+func logStopped(ctx context.Context, log zerolog.Logger, msg string) {
+	e := log.Info()
+	if sig, at, ok := stopRequested(ctx); ok {
+		e = e.Str("signal", sig).Dur("duration", time.Since(at))
+	}
+	e.Msg(msg)
+}
+
 // activitiesFor wires the journey's activities to the database and the delivery
 // channels.
 func activitiesFor(st *store.Store, d config.Delivery) *activities.Activities {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
-	sdkworker "go.temporal.io/sdk/worker"
+	"github.com/rs/zerolog"
 
 	"github.com/stegvis/stegvis/config"
 	"github.com/stegvis/stegvis/logging"
@@ -21,6 +21,7 @@ func workerCommand() *ffcli.Command {
 		db   config.Database
 		tc   config.Temporal
 		wc   config.Worker
+		wt   config.WorkerTuning
 		hc   config.HTTP
 		dlv  config.Delivery
 		kc   config.Keys
@@ -32,6 +33,7 @@ func workerCommand() *ffcli.Command {
 	dlv.Register(fs)
 	tc.Register(fs)
 	wc.Register(fs)
+	wt.Register(fs)
 	kc.Register(fs)
 	rc.Register(fs)
 	fs.DurationVar(&hc.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests and tasks finish on shutdown")
@@ -42,38 +44,65 @@ func workerCommand() *ffcli.Command {
 		FlagSet:    fs,
 		Options:    envOptions,
 		Exec: func(ctx context.Context, _ []string) error {
-			p, err := startClusterProcess(ctx, logc, db, tc, kc)
+			var (
+				log     zerolog.Logger
+				polling bool
+			)
+			// On SIGTERM the worker stops polling, lets running activities finish within
+			// SHUTDOWN_TIMEOUT (Temporal retries the rest elsewhere), then closes its
+			// metrics listener, the Temporal client and the database pool.
+			err := func() error {
+				p, err := startClusterProcess(ctx, logc, db, tc, kc)
+				if err != nil {
+					return err
+				}
+				defer p.Close()
+				log = p.log
+				st, reg := p.store, p.metrics
+				c, err := temporalconn.Dial(ctx, p.client, log)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if wc.MetricsAddr != "" {
+					mux := http.NewServeMux()
+					mux.Handle("/metrics", reg.Handler())
+					mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+					srv := &http.Server{Addr: wc.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+					go func() {
+						if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+							log.Error().Err(err).Str("addr", wc.MetricsAddr).Msg("worker metrics listener failed; set METRICS_ADDR")
+						}
+					}()
+					// Up until the worker has stopped, so that a scrape sees the end; a
+					// scrape still running a moment later is cut off.
+					defer func() {
+						sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+						defer cancel()
+						if srv.Shutdown(sctx) != nil {
+							_ = srv.Close()
+						}
+					}()
+				}
+				if err := ensureDigest(ctx, c, dlv); err != nil {
+					return err
+				}
+				acts := activitiesFor(st, dlv)
+				if err := withRetention(ctx, c, tc.Namespace, st, acts, rc); err != nil {
+					return err
+				}
+				log.Info().Str("temporal", tc.Address).Str("namespace", tc.Namespace).Msg("worker polling")
+				polling = true
+				return worker.Run(log.WithContext(ctx), c, acts, worker.Options(worker.Tuning{MaxPollers: wt.MaxPollers, StopTimeout: hc.ShutdownTimeout}))
+			}()
+			if !polling {
+				return stoppedWhileStarting(ctx, "worker", err)
+			}
 			if err != nil {
 				return err
 			}
-			defer p.Close()
-			log, st, reg := p.log, p.store, p.metrics
-			c, err := temporalconn.Dial(ctx, p.client, log)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if wc.MetricsAddr != "" {
-				mux := http.NewServeMux()
-				mux.Handle("/metrics", reg.Handler())
-				mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-				srv := &http.Server{Addr: wc.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-				go func() {
-					if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-						log.Error().Err(err).Str("addr", wc.MetricsAddr).Msg("worker metrics listener failed; set METRICS_ADDR")
-					}
-				}()
-				defer srv.Close()
-			}
-			if err := ensureDigest(ctx, c, dlv); err != nil {
-				return err
-			}
-			acts := activitiesFor(st, dlv)
-			if err := withRetention(ctx, c, tc.Namespace, st, acts, rc); err != nil {
-				return err
-			}
-			log.Info().Str("temporal", tc.Address).Str("namespace", tc.Namespace).Msg("worker polling")
-			return worker.Run(ctx, c, acts, sdkworker.Options{WorkerStopTimeout: hc.ShutdownTimeout})
+			logStopped(ctx, log, "worker stopped polling: running activities finished or were handed back to Temporal; metrics listener, Temporal client and database pool closed")
+			return nil
 		},
 	}
 }
