@@ -48,6 +48,7 @@ type config struct {
 	concurrency  int
 	open         int
 	temporalDB   string
+	pollers      int
 	queryBudget  time.Duration
 	small        bool
 	out          string
@@ -64,6 +65,7 @@ func main() {
 	flag.DurationVar(&c.queryBudget, "query-budget", 30*time.Second, "stop repeating one report after this long (at least 3 runs each)")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "requests in flight")
 	flag.IntVar(&c.open, "open", 0, "journeys started at one instant for the open-journeys and reminder-storm rows (default 10000, -small 100)")
+	flag.IntVar(&c.pollers, "worker-pollers", -1, "the worker's WORKER_POLLERS (-1: the binary's default)")
 	flag.StringVar(&c.temporalDB, "temporal-db", "sqlite", "the embedded Temporal server's persistence: sqlite or postgres (as stegvis dev --temporal-db)")
 	flag.BoolVar(&c.small, "small", false, "the small version (make test): every size small")
 	flag.StringVar(&c.out, "out", "", "the JSON file (default bench/results/<date>.json)")
@@ -219,7 +221,7 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 	progDir := filepath.Join(tmp, "programs")
-	if err := writeStormProgram(progDir, c.small); err != nil {
+	if err := writeStormProgram(progDir, c.open); err != nil {
 		return err
 	}
 	apiPort, err := freePort()
@@ -232,8 +234,11 @@ func run(ctx context.Context, c config) (err error) {
 	}
 	common := []string{"DATABASE_URL=" + e.dbURL, "MIGRATE=false", "TEMPORAL_ADDRESS=" + ts.Address, "TEMPORAL_NAMESPACE=default",
 		"ENCRYPTION_KEYS=" + keyText, "LOG_LEVEL=info", "LOG_FORMAT=json"}
-	e.worker, err = startProc(ctx, "stegvis worker", bin, []string{"worker"},
-		append(common, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", metricsPort)), "worker polling")
+	workerEnv := append(common, fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", metricsPort))
+	if c.pollers >= 0 {
+		workerEnv = append(workerEnv, fmt.Sprintf("WORKER_POLLERS=%d", c.pollers))
+	}
+	e.worker, err = startProc(ctx, "stegvis worker", bin, []string{"worker"}, workerEnv, "worker polling")
 	if err != nil {
 		return err
 	}
@@ -299,7 +304,7 @@ func run(ctx context.Context, c config) (err error) {
 		Command: strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " ")),
 		Machine: machine(),
 		Params: map[string]int{"journeys": c.journeys, "meetings": c.meetings, "importRows": c.importRows,
-			"participants": c.participants, "eventsPerParticipant": c.eventsPer, "queries": c.queries, "concurrency": c.concurrency, "open": c.open,
+			"participants": c.participants, "eventsPerParticipant": c.eventsPer, "queries": c.queries, "concurrency": c.concurrency, "open": c.open, "workerPollers": c.pollers,
 			"queryBudgetSeconds": int(c.queryBudget.Seconds())},
 		TemporalDB: c.temporalDB,
 		Rows:       rows,

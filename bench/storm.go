@@ -19,17 +19,16 @@ import (
 // its escalation ladder, due at the same instant as all the others.
 const stormProgram = "bench-storm"
 
-// stormTimes: the reminder comes after every journey has been started (10,000 at
-// 100/s take 100 s); the small run waits well under a minute.
-func stormTimes(small bool) (within, remindBefore, esc1, esc2 time.Duration) {
-	if small {
-		return 40 * time.Second, 25 * time.Second, 5 * time.Second, 10 * time.Second
-	}
-	return 4 * time.Minute, time.Minute, 30 * time.Second, time.Minute
+// stormTimes: the reminder comes once every journey has been started and set up,
+// which on two cores takes about 40 ms a journey (BENCHMARKS.md); the escalations
+// follow seconds apart, so each rung is a storm of its own.
+func stormTimes(open int) (within, remindBefore, esc1, esc2 time.Duration) {
+	remindAt := max(25*time.Second, time.Duration(open)*40*time.Millisecond).Round(time.Second)
+	return remindAt + 15*time.Second, 15 * time.Second, 5 * time.Second, 10 * time.Second
 }
 
-func writeStormProgram(dir string, small bool) error {
-	within, before, e1, e2 := stormTimes(small)
+func writeStormProgram(dir string, open int) error {
+	within, before, e1, e2 := stormTimes(open)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -62,7 +61,7 @@ type wave struct {
 // A notice counts when its row is in the notifications table, which is the inbox the
 // API serves (GET /v1/notifications); its lateness is created_at − planned_at.
 func benchStorm(ctx context.Context, e *env, c config) ([]Row, error) {
-	within, before, e1, e2 := stormTimes(c.small)
+	within, before, e1, e2 := stormTimes(c.open)
 	t0 := time.Now().Truncate(time.Second)
 	prefix := fmt.Sprintf("bs-%s-", e.runID)
 	start := func(i int) error {
@@ -83,7 +82,11 @@ func benchStorm(ctx context.Context, e *env, c config) ([]Row, error) {
 		row(what, "failed starts", "", float64(failed), nil, c.open, "< 1"),
 	}
 	// Memory once they all run (their first tasks done, timers set).
-	time.Sleep(5 * time.Second)
+	n, err := waitProjected(ctx, e, []string{prefix}, started)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, row(what, "time until all are set up (first task run, in the read model)", "s", time.Since(t0).Seconds(), nil, n, ""))
 	for _, p := range []*proc{e.worker, e.api} {
 		now, _, err := p.rss()
 		if err != nil {
