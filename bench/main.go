@@ -58,7 +58,7 @@ func main() {
 	var c config
 	flag.IntVar(&c.journeys, "journeys", 0, "journeys started through the API, and as many through the raw SDK (default 2000, -small 100)")
 	flag.IntVar(&c.meetings, "meetings", 0, "meetings recorded through the API, and as many raw Updates (default 500, -small 50)")
-	flag.IntVar(&c.importRows, "import", 0, "rows of the import file (default 2000, -small 100)")
+	flag.IntVar(&c.importRows, "import", 0, "rows of the import file (default 10000, -small 100)")
 	flag.IntVar(&c.participants, "participants", 0, "participants seeded into the read model (default 100000, -small 1000)")
 	flag.IntVar(&c.eventsPer, "events", 20, "events per seeded participant")
 	flag.IntVar(&c.queries, "queries", 0, "times each report and manager query is run (default 30, -small 5)")
@@ -80,7 +80,7 @@ func main() {
 	}
 	def(&c.journeys, 2000, 100)
 	def(&c.meetings, 500, 50)
-	def(&c.importRows, 2000, 100)
+	def(&c.importRows, 10000, 100)
 	def(&c.participants, 100000, 1000)
 	def(&c.queries, 30, 5)
 	def(&c.open, 10000, 100)
