@@ -271,6 +271,18 @@ func participant(prefix string) string {
 
 func today() string { return time.Now().In(calendar.Stockholm).Format(time.DateOnly) }
 
+// recent is d ago, but not before today's midnight in Stockholm: journeys referred
+// today() must not get events before their referral when a test runs just after
+// midnight.
+func recent(d time.Duration) time.Time {
+	now := time.Now().In(calendar.Stockholm)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, calendar.Stockholm)
+	if t := now.Add(-d); t.After(midnight) {
+		return t
+	}
+	return midnight
+}
+
 func startBody(id, programID, referred string) string {
 	return fmt.Sprintf(`{"participantId":%q,"programId":%q,"unit":"arbetsmarknad","referredAt":%q,"guideId":"g-anna"}`, id, programID, referred)
 }
@@ -314,7 +326,7 @@ func TestJourneyStartQueryPlanQuery(t *testing.T) {
 		t.Fatalf("get: %d %s", r.status, r.body)
 	}
 
-	r = call(t, "POST", "/v1/participants/"+id+"/plan", planBody(time.Now().Add(-time.Minute).Format(time.RFC3339)))
+	r = call(t, "POST", "/v1/participants/"+id+"/plan", planBody(recent(time.Minute).Format(time.RFC3339)))
 	if r.status != http.StatusOK {
 		t.Fatalf("plan: %d %s", r.status, r.body)
 	}
@@ -466,7 +478,7 @@ func TestARejectedPlanNamesEachFieldAndKeepsWhatWasRecorded(t *testing.T) {
 		}
 	}
 
-	signed := time.Now().Add(-time.Hour).Format(time.RFC3339)
+	signed := recent(time.Hour).Format(time.RFC3339)
 	if r := call(t, "POST", "/v1/participants/"+id+"/plan", planBody(signed)); r.status != http.StatusOK {
 		t.Fatalf("valid plan: %d %s", r.status, r.body)
 	}
@@ -484,7 +496,7 @@ func TestARejectedPlanNamesEachFieldAndKeepsWhatWasRecorded(t *testing.T) {
 func TestIdempotencyKeyMakesARetriedPlanSafe(t *testing.T) {
 	id := participant("p")
 	call(t, "POST", "/v1/participants", startBody(id, "jobbgaranti", today()))
-	body := planBody(time.Now().Add(-time.Minute).Format(time.RFC3339))
+	body := planBody(recent(time.Minute).Format(time.RFC3339))
 	key := "plan-" + id
 	first := call(t, "POST", "/v1/participants/"+id+"/plan", body, "Idempotency-Key", key)
 	again := call(t, "POST", "/v1/participants/"+id+"/plan", body, "Idempotency-Key", key)
@@ -740,7 +752,7 @@ func TestGuideMappingAndDeepenedPlanThroughTheAPI(t *testing.T) {
 	if r := call(t, "POST", "/v1/participants/"+id+"/deepened-plan", deep); r.status != http.StatusConflict {
 		t.Fatalf("deepened plan before the plan: %d %s", r.status, r.body)
 	}
-	call(t, "POST", "/v1/participants/"+id+"/plan", planBody(time.Now().Add(-time.Minute).Format(time.RFC3339)))
+	call(t, "POST", "/v1/participants/"+id+"/plan", planBody(recent(time.Minute).Format(time.RFC3339)))
 	deep = `{"signedAt":"` + time.Now().Format(time.RFC3339) + `","summary":"work training","purchasedServices":[{"provider":"Arbetslivsresurs AB","service":"work training"}]}`
 	r = call(t, "POST", "/v1/participants/"+id+"/deepened-plan", deep)
 	r.decode(t, &j)
@@ -764,14 +776,14 @@ func TestMeetingsThroughTheAPI(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.apiError(t).Message, "first_meeting") {
 		t.Fatalf("an unknown kind: %d %s", r.status, r.body)
 	}
-	r = call(t, "POST", "/v1/participants/"+id+"/meetings", `{"kind":"first_meeting","outcome":"held","occurredAt":"`+time.Now().Add(-time.Hour).Format(time.RFC3339)+`","participants":["participant","guide","case_worker"]}`)
+	r = call(t, "POST", "/v1/participants/"+id+"/meetings", `{"kind":"first_meeting","outcome":"held","occurredAt":"`+recent(time.Hour).Format(time.RFC3339)+`","participants":["participant","guide","case_worker"]}`)
 	var j workflows.JourneyView
 	r.decode(t, &j)
 	if r.status != 200 || deadlineOf(t, j, "first_meeting").Status != workflows.StatusMet || j.Meetings.Held != 1 {
 		t.Fatalf("first meeting: %d %s", r.status, r.body)
 	}
 	call(t, "POST", "/v1/participants/"+id+"/plan", planBody(time.Now().Add(-30*time.Minute).Format(time.RFC3339)))
-	r = call(t, "POST", "/v1/participants/"+id+"/meetings", `{"kind":"follow_up","outcome":"held","occurredAt":"`+time.Now().Add(-time.Minute).Format(time.RFC3339)+`"}`)
+	r = call(t, "POST", "/v1/participants/"+id+"/meetings", `{"kind":"follow_up","outcome":"held","occurredAt":"`+recent(time.Minute).Format(time.RFC3339)+`"}`)
 	r.decode(t, &j)
 	if r.status != 200 || deadlineOf(t, j, "first_follow_up").Status != workflows.StatusMet || deadlineOf(t, j, "review-1").WindowFrom == "" {
 		t.Fatalf("follow-up: %d %s", r.status, r.body)
@@ -948,7 +960,7 @@ func TestTheReadModelFollowsTheJourneyAndARebuildEqualsIt(t *testing.T) {
 	a, b := participant("rm"), participant("rm")
 	call(t, "POST", "/v1/participants", startBody(a, "jobbgaranti", time.Now().AddDate(0, 0, -20).Format(time.DateOnly)))
 	call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"steg","unit":"vuxenutbildning","referredAt":%q}`, b, today()))
-	call(t, "POST", "/v1/participants/"+a+"/plan", planBody(time.Now().Add(-time.Hour).Format(time.RFC3339)))
+	call(t, "POST", "/v1/participants/"+a+"/plan", planBody(recent(time.Hour).Format(time.RFC3339)))
 	call(t, "POST", "/v1/participants/"+a+"/exit", `{"reason":"moved","at":"`+time.Now().Format(time.RFC3339)+`"}`)
 	caughtUp(t, a)
 	caughtUp(t, b)
@@ -1166,7 +1178,7 @@ func TestReportsThroughTheAPIInJSONAndCSV(t *testing.T) {
 		return fmt.Sprintf(`{"participantId":%q,"programId":"jobbgaranti","unit":%q,"referredAt":%q,"guideId":"g-anna"}`, id, u, referred)
 	}
 	call(t, "POST", "/v1/participants", body(onTime, time.Now().Add(-2*time.Hour).Format(time.RFC3339)))
-	call(t, "POST", "/v1/participants/"+onTime+"/plan", planBody(time.Now().Add(-time.Hour).Format(time.RFC3339)))
+	call(t, "POST", "/v1/participants/"+onTime+"/plan", planBody(recent(time.Hour).Format(time.RFC3339)))
 	call(t, "POST", "/v1/participants", body(missing, time.Now().AddDate(0, 0, -20).Format(time.DateOnly)))
 	caughtUp(t, onTime)
 	caughtUp(t, missing)

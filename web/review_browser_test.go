@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/stegvis/stegvis/auth"
+	"github.com/stegvis/stegvis/calendar"
 	"github.com/stegvis/stegvis/workflows"
 )
 
@@ -19,7 +20,10 @@ func TestBrowserTheNextReviewIsPickedInsideItsWindow(t *testing.T) {
 	id := participantID("bw-review")
 	startJourney(t, id, "jobbgaranti", env.org.U, stockholmToday(), env.org.GuideA)
 	guide := tokenFor(t, env.org.GuideA, auth.Guide)
-	plan := `{"signedAt":"` + time.Now().Add(-time.Hour).Format(time.RFC3339) + `","mainActivity":"work training",
+	// An hour ago, but not before the referral at midnight.
+	midnight, _ := time.ParseInLocation(time.DateOnly, stockholmToday(), calendar.Stockholm)
+	signed := max(time.Now().Add(-time.Hour).Unix(), midnight.Unix())
+	plan := `{"signedAt":"` + time.Unix(signed, 0).Format(time.RFC3339) + `","mainActivity":"work training",
 		"weeklySchedule":[{"day":"monday","from":"09:00","to":"12:00"}],"subGoals":["a CV"],"followUpAt":"` + time.Now().AddDate(0, 0, 14).Format(time.DateOnly) + `"}`
 	if st := call(t, guide, "POST", "/v1/participants/"+id+"/plan", plan, nil); st != http.StatusOK {
 		t.Fatalf("plan: %d", st)
