@@ -104,10 +104,16 @@ func (s *server) listParticipants(c *gin.Context) {
 	}
 }
 
+// ids are the participants rows show, each once, in the order first shown: the overdue
+// list shows a participant once per deadline passed, and the audit log needs one row
+// per participant read, not per deadline (a large unit's list names tens of thousands
+// of participants; every row more is a write before the answer).
 func ids[T any](rows []T, id func(T) string) []string {
 	out := make([]string, 0, len(rows))
+	seen := make(map[string]bool, len(rows))
 	for _, r := range rows {
-		if i := id(r); len(out) == 0 || out[len(out)-1] != i {
+		if i := id(r); !seen[i] {
+			seen[i] = true
 			out = append(out, i)
 		}
 	}

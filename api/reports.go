@@ -134,3 +134,17 @@ func (s *server) waitingTime(c *gin.Context) {
 		report(c, "waiting-time", rows, err, s)
 	}
 }
+
+// caseloadReport answers how many participants a unit has now, per phase: how many wait
+// for a guide and how many are overdue. It counts in the database what the participant
+// list, the queue and the overdue list show one person at a time, so the dashboard's key
+// figures need no paging through the list (and no audit row per participant: like the
+// other reports it names nobody). It is how things stand now: from and to do not apply.
+func (s *server) caseloadReport(c *gin.Context) {
+	unit := c.Query("unit")
+	if !s.unitScope(c, &unit) {
+		return
+	}
+	rows, err := s.db.Caseload(c.Request.Context(), s.now(), unit)
+	report(c, "caseload", rows, err, s)
+}

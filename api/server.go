@@ -58,6 +58,7 @@ type Database interface {
 	StepAttainment(ctx context.Context, now time.Time, p store.Period) ([]store.StepRow, error)
 	Exits(ctx context.Context, p store.Period) ([]store.ExitRow, error)
 	WaitingTime(ctx context.Context, now time.Time, p store.Period) ([]store.WaitingRow, error)
+	Caseload(ctx context.Context, now time.Time, unit string) ([]store.CaseloadRow, error)
 }
 
 // Deps are what the API needs.
@@ -157,6 +158,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/reports/step-attainment", s.allow(leads...), s.stepAttainment)
 	v1.GET("/reports/exits", s.allow(leads...), s.exitsReport)
 	v1.GET("/reports/waiting-time", s.allow(leads...), s.waitingTime)
+	v1.GET("/reports/caseload", s.allow(leads...), s.caseloadReport)
 	v1.GET("/notifications", s.allow(inboxRoles...), s.inbox)
 	v1.POST("/notifications/:number/read", s.allow(inboxRoles...), s.markRead)
 	v1.GET("/audit", s.allow(admins...), s.auditLog)

@@ -21,15 +21,23 @@ func (s *Store) RecordJourneyEvents(ctx context.Context, in activities.JourneyEv
 	if err != nil {
 		return fmt.Errorf("encode snapshot: %w", err)
 	}
+	seqs := make([]int64, len(in.Events))
+	eventIDs := make([]string, len(in.Events))
+	ats := make([]time.Time, len(in.Events))
+	kinds := make([]string, len(in.Events))
+	summaries := make([]string, len(in.Events))
+	for i, e := range in.Events {
+		seqs[i], eventIDs[i], ats[i], kinds[i], summaries[i] = e.Seq, fmt.Sprintf("%s/%d", in.JourneyID, e.Seq), e.At, e.Kind, e.Summary
+	}
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		batch := &pgx.Batch{}
-		for _, e := range in.Events {
-			batch.Queue(`INSERT INTO journey_events (participant_id, event_id, journey_id, seq, at, kind, summary, referred_at, snapshot)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (participant_id, event_id) DO NOTHING`,
-				in.ParticipantID, fmt.Sprintf("%s/%d", in.JourneyID, e.Seq), in.JourneyID, e.Seq, e.At, e.Kind, e.Summary,
-				in.Snapshot.ReferredAt, snap)
-		}
-		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		// The batch in one statement: the reports' trigger on journey_events (migration
+		// 000011) then works the journey out once per batch, not once per event.
+		_, err := tx.Exec(ctx, `INSERT INTO journey_events (participant_id, event_id, journey_id, seq, at, kind, summary, referred_at, snapshot)
+			SELECT $1, e.event_id, $2, e.seq, e.at, e.kind, e.summary, $3, $4::jsonb
+			FROM unnest($5::text[], $6::bigint[], $7::timestamptz[], $8::text[], $9::text[]) AS e(event_id, seq, at, kind, summary)
+			ON CONFLICT (participant_id, event_id) DO NOTHING`,
+			in.ParticipantID, in.JourneyID, in.Snapshot.ReferredAt, snap, eventIDs, seqs, ats, kinds, summaries)
+		if err != nil {
 			return fmt.Errorf("insert journey events: %w", err)
 		}
 		last := in.Events[len(in.Events)-1].Seq
@@ -91,7 +99,9 @@ func applySnapshot(ctx context.Context, tx pgx.Tx, participantID, journeyID stri
 }
 
 // Rebuild empties the read model and fills it again from the event table: for each
-// participant, the snapshot of the latest event of their latest journey.
+// participant, the snapshot of the latest event of their latest journey; and the
+// reports' projection (report_journeys, report_deadlines), which a trigger keeps as
+// events are written, is worked out again from every journey's events.
 func (s *Store) Rebuild(ctx context.Context) (participants int, err error) {
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `TRUNCATE deadlines, participants`); err != nil {
@@ -128,6 +138,12 @@ func (s *Store) Rebuild(ctx context.Context) (participants int, err error) {
 			}
 		}
 		participants = len(all)
+		if _, err := tx.Exec(ctx, `TRUNCATE report_deadlines, report_journeys`); err != nil {
+			return fmt.Errorf("empty the reports' projection: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT report_refresh(ARRAY(SELECT DISTINCT journey_id FROM journey_events))`); err != nil {
+			return fmt.Errorf("project journeys for the reports: %w", err)
+		}
 		return nil
 	})
 	return participants, err

@@ -42,11 +42,18 @@ type ParticipantFilter struct {
 	Limit           int
 }
 
+// participantColumns are a participant's row and three figures from their open
+// deadlines (the next due, how many have passed, the highest escalation), which
+// participantFrom joins in: one probe of deadlines_open_participant_idx per participant
+// listed, where three subqueries each read the participant's deadlines.
 const participantColumns = `p.participant_id, p.unit, p.program_id, p.program_version, coalesce(p.guide_id, ''), p.phase, p.step,
 	p.referred_at, p.priority, p.plan_signed_at, p.exited_at, coalesce(p.exit_reason, ''),
-	(SELECT min(d.due_at) FROM deadlines d WHERE d.participant_id = p.participant_id AND d.status = 'open'),
-	(SELECT count(*) FROM deadlines d WHERE d.participant_id = p.participant_id AND d.status = 'open' AND d.due_at <= $1),
-	(SELECT coalesce(max(d.escalation_level), 0) FROM deadlines d WHERE d.participant_id = p.participant_id AND d.status = 'open')`
+	od.next_due_at, od.overdue, od.escalation`
+
+const participantFrom = `participants p CROSS JOIN LATERAL (
+		SELECT min(d.due_at) AS next_due_at, count(*) FILTER (WHERE d.due_at <= $1) AS overdue,
+		       coalesce(max(d.escalation_level), 0) AS escalation
+		FROM deadlines d WHERE d.participant_id = p.participant_id AND d.status = 'open') od`
 
 func scanParticipants(rows pgx.Rows) ([]ParticipantRow, error) {
 	defer rows.Close()
@@ -97,7 +104,7 @@ func (s *Store) Participants(ctx context.Context, now time.Time, f ParticipantFi
 	}
 	where = append(where, f.Scope.sql(&args))
 	args = append(args, f.Limit)
-	q := fmt.Sprintf("SELECT %s FROM participants p WHERE %s ORDER BY p.participant_id LIMIT $%d", participantColumns, strings.Join(where, " AND "), len(args))
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY p.participant_id LIMIT $%d", participantColumns, participantFrom, strings.Join(where, " AND "), len(args))
 	rows, err := s.Pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list participants: %w", err)
@@ -121,8 +128,9 @@ func (s *Store) Queue(ctx context.Context, now time.Time, unit string, scope Sco
 		cond = " AND p.unit = $2"
 	}
 	cond += " AND " + scope.sql(&args)
-	rows, err := s.Pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM participants p
-		WHERE p.guide_id IS NULL AND p.phase <> 'exited'%s ORDER BY p.priority, p.referred_at, p.participant_id`, participantColumns, cond), args...)
+	// Planned for its arguments (queryPlanned): a unit's queue may be three or three thousand.
+	rows, err := s.queryPlanned(ctx, fmt.Sprintf(`SELECT %s FROM %s
+		WHERE p.guide_id IS NULL AND p.phase <> 'exited'%s ORDER BY p.priority, p.referred_at, p.participant_id`, participantColumns, participantFrom, cond), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list the queue: %w", err)
 	}
@@ -163,7 +171,9 @@ func (s *Store) Overdue(ctx context.Context, now time.Time, unit, guideID string
 		cond += fmt.Sprintf(" AND p.guide_id = $%d", len(args))
 	}
 	cond += " AND " + scope.sql(&args)
-	rows, err := s.Pool.Query(ctx, `SELECT p.participant_id, p.unit, coalesce(p.guide_id, ''), d.deadline_id, d.kind,
+	// Planned for its arguments (queryPlanned): one guide's few deadlines or a large unit's
+	// tens of thousands want different plans.
+	rows, err := s.queryPlanned(ctx, `SELECT p.participant_id, p.unit, coalesce(p.guide_id, ''), d.deadline_id, d.kind,
 			to_char(d.due_date, 'YYYY-MM-DD'), d.due_at, d.escalation_level
 		FROM deadlines d JOIN participants p USING (participant_id)
 		WHERE d.status = 'open' AND d.due_at <= $1`+cond+`

@@ -8,32 +8,36 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Every report is SQL over journey_events. A journey is one workflow run chain
-// (journey_id); a re-entry after an exit is a new journey. Its first event tells the unit
-// it was referred to, its latest event the journey as it is now (deadline dates already
-// moved on by pauses, met and closed deadlines, the exit).
-const journeysCTE = `
-WITH first AS (
-	SELECT DISTINCT ON (journey_id) journey_id, participant_id, snapshot
-	FROM journey_events ORDER BY journey_id, seq
-), latest AS (
-	SELECT DISTINCT ON (journey_id) journey_id, snapshot
-	FROM journey_events ORDER BY journey_id, seq DESC
-), journeys AS (
-	SELECT f.journey_id, f.participant_id,
-	       f.snapshot->>'unit' AS referral_unit,
-	       l.snapshot->>'unit' AS unit,
-	       l.snapshot->>'programId' AS program_id,
-	       (l.snapshot->>'referredAt')::timestamptz AS referred_at,
-	       (l.snapshot->>'exitedAt')::timestamptz AS exited_at,
-	       l.snapshot->>'exitReason' AS exit_reason,
-	       l.snapshot AS snapshot
-	FROM first f JOIN latest l USING (journey_id)
-), deadlines AS (
-	SELECT j.journey_id, j.unit, j.referral_unit, j.referred_at, j.program_id, d->>'id' AS id, d->>'kind' AS kind,
-	       (d->>'dueAt')::timestamptz AS due_at, (d->>'metAt')::timestamptz AS met_at, d->>'status' AS status
-	FROM journeys j, jsonb_array_elements(deadlines_of(j.snapshot)) d
-)`
+// Every report counts journeys. A journey is one workflow run chain (journey_id); a
+// re-entry after an exit is a new journey. Its first event tells the unit it was referred
+// to, its latest event the journey as it is now (deadline dates already moved on by
+// pauses, met and closed deadlines, the exit).
+//
+// The reports read report_journeys and report_deadlines (migration 000011): the first and
+// latest event of each journey and the latest snapshot's deadlines, kept in typed columns
+// by a trigger on journey_events in the same transaction as the events. Each report filters
+// by unit and period on an index of its own before it counts, instead of finding every
+// journey's first and latest event over the whole event table first.
+
+// unitFilter is " AND <col> = $n" when a unit is asked for, and nothing for every
+// unit. It is left out rather than written as one condition that an empty argument
+// makes true for every unit: a plan for that condition cannot use the unit's index range.
+func unitFilter(col, unit string, args *[]any) string {
+	if unit == "" {
+		return ""
+	}
+	*args = append(*args, unit)
+	return fmt.Sprintf(" AND %s = $%d", col, len(*args))
+}
+
+// queryPlanned runs a query planned for its own arguments every time: pgx caches the
+// statement's description, not a prepared plan. A statement prepared once and reused
+// gets a generic plan after five runs, made without knowing whether the unit has ten
+// journeys or fifty thousand; for a large unit it then reads the rows one by one
+// through an index, where the plan made for the unit reads them in one pass.
+func (s *Store) queryPlanned(ctx context.Context, q string, args ...any) (pgx.Rows, error) {
+	return s.Pool.Query(ctx, q, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+}
 
 // Period bounds a report: [From, To).
 type Period struct {
@@ -53,18 +57,23 @@ type TimelinessRow struct {
 	Share   float64 `json:"share"`   // onTime / due, 0 when nothing was due
 }
 
-func timeliness(ctx context.Context, db *Store, now time.Time, p Period, kinds []string, unitCol, monthCol string) ([]TimelinessRow, error) {
-	q := journeysCTE + fmt.Sprintf(`
-	SELECT %[1]s, to_char(%[2]s AT TIME ZONE 'Europe/Stockholm', 'YYYY-MM'),
+// timeliness counts the deadlines of a kind (kindCond, a condition on report_deadlines
+// that its partial index also has) per unit and month: the period bounds timeCol,
+// monthCol is the same time's month in Stockholm.
+func timeliness(ctx context.Context, db *Store, now time.Time, p Period, kindCond, unitCol, timeCol, monthCol string) ([]TimelinessRow, error) {
+	args := []any{now, p.From, p.To}
+	unit := unitFilter(unitCol, p.Unit, &args)
+	q := fmt.Sprintf(`
+	SELECT %[1]s, %[5]s,
 	       count(*) FILTER (WHERE met_at IS NOT NULL OR (status <> 'closed' AND due_at <= $1)),
 	       count(*) FILTER (WHERE met_at IS NOT NULL AND met_at < due_at),
 	       count(*) FILTER (WHERE met_at IS NOT NULL AND met_at >= due_at),
 	       count(*) FILTER (WHERE status = 'open' AND due_at <= $1),
 	       count(*) FILTER (WHERE status = 'closed')
-	FROM deadlines
-	WHERE kind = ANY($2) AND %[2]s >= $3 AND %[2]s < $4 AND ($5 = '' OR %[1]s = $5)
-	GROUP BY 1, 2 ORDER BY 1, 2`, unitCol, monthCol)
-	rows, err := db.Pool.Query(ctx, q, now, kinds, p.From, p.To, p.Unit)
+	FROM report_deadlines
+	WHERE %[3]s AND %[2]s >= $2 AND %[2]s < $3%[4]s
+	GROUP BY 1, 2 ORDER BY 1, 2`, unitCol, timeCol, kindCond, unit, monthCol)
+	rows, err := db.queryPlanned(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("timeliness report: %w", err)
 	}
@@ -86,13 +95,15 @@ func timeliness(ctx context.Context, db *Store, now time.Time, p Period, kinds [
 // a signed plan within the programme's deadline (the 5-day question of source document
 // 003). Counted in the unit of referral; a pause has already moved the deadline on.
 func (s *Store) PlanTimeliness(ctx context.Context, now time.Time, p Period) ([]TimelinessRow, error) {
-	return timeliness(ctx, s, now, p, []string{"plan"}, "referral_unit", "referred_at")
+	// report_deadlines_plan_idx: (referral_unit, referred_at) WHERE kind = 'plan'.
+	return timeliness(ctx, s, now, p, "kind = 'plan'", "referral_unit", "referred_at", "referred_month")
 }
 
 // FollowUpTimeliness: of the first follow-ups and reviews falling due in each month,
 // how many were held inside their window; counted in the unit that has the journey now.
 func (s *Store) FollowUpTimeliness(ctx context.Context, now time.Time, p Period) ([]TimelinessRow, error) {
-	return timeliness(ctx, s, now, p, []string{"first_follow_up", "review"}, "unit", "due_at")
+	// report_deadlines_follow_up_idx: (unit, due_at) WHERE kind IN (…).
+	return timeliness(ctx, s, now, p, "kind IN ('first_follow_up', 'review')", "unit", "due_at", "due_month")
 }
 
 // StepRow is step attainment for one cohort (month of referral) and step.
@@ -109,14 +120,18 @@ type StepRow struct {
 // StepAttainment: per cohort, the share of journeys past each step by its milestone.
 // Journeys that exited before a milestone are not counted for it.
 func (s *Store) StepAttainment(ctx context.Context, now time.Time, p Period) ([]StepRow, error) {
-	q := journeysCTE + `
-	SELECT program_id, to_char(referred_at AT TIME ZONE 'Europe/Stockholm', 'YYYY-MM'), substring(id from 6)::int,
+	// report_deadlines_step_idx: (referral_unit, referred_at) WHERE kind = 'step'. The
+	// projection has each step's number (step-3: 3); a step deadline whose id is not
+	// step-N has none, and the report fails on it, as it did when it read the id itself.
+	args := []any{now, p.From, p.To}
+	q := `
+	SELECT program_id, referred_month, step,
 	       count(*) FILTER (WHERE (met_at IS NOT NULL AND met_at <= due_at) OR (status = 'open' AND due_at <= $1) OR (met_at > due_at)),
 	       count(*) FILTER (WHERE met_at IS NOT NULL AND met_at <= due_at)
-	FROM deadlines
-	WHERE kind = 'step' AND referred_at >= $2 AND referred_at < $3 AND ($4 = '' OR referral_unit = $4)
+	FROM report_deadlines
+	WHERE kind = 'step' AND referred_at >= $2 AND referred_at < $3` + unitFilter("referral_unit", p.Unit, &args) + `
 	GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
-	rows, err := s.Pool.Query(ctx, q, now, p.From, p.To, p.Unit)
+	rows, err := s.queryPlanned(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("step attainment report: %w", err)
 	}
@@ -144,12 +159,14 @@ type ExitRow struct {
 
 // Exits: why people left, per unit (the one that had the journey at the exit) and month.
 func (s *Store) Exits(ctx context.Context, p Period) ([]ExitRow, error) {
-	q := journeysCTE + `
+	// report_journeys_exits_idx: (unit, exited_at) WHERE exited_at IS NOT NULL.
+	args := []any{p.From, p.To}
+	q := `
 	SELECT unit, to_char(exited_at AT TIME ZONE 'Europe/Stockholm', 'YYYY-MM'), exit_reason, count(*)
-	FROM journeys
-	WHERE exited_at IS NOT NULL AND exited_at >= $1 AND exited_at < $2 AND ($3 = '' OR unit = $3)
+	FROM report_journeys
+	WHERE exited_at IS NOT NULL AND exited_at >= $1 AND exited_at < $2` + unitFilter("unit", p.Unit, &args) + `
 	GROUP BY 1, 2, 3 ORDER BY 1, 2, 4 DESC, 3`
-	rows, err := s.Pool.Query(ctx, q, p.From, p.To, p.Unit)
+	rows, err := s.queryPlanned(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("exits report: %w", err)
 	}
@@ -176,18 +193,20 @@ type WaitingRow struct {
 // WaitingTime: for participants referred without a guide, the days from referral to a
 // guide (or to now, for those still waiting; to the exit for those who left waiting).
 func (s *Store) WaitingTime(ctx context.Context, now time.Time, p Period) ([]WaitingRow, error) {
-	q := journeysCTE + `
-	, waits AS (
-		SELECT j.referral_unit AS unit,
-		       extract(epoch FROM coalesce((g->>'metAt')::timestamptz, j.exited_at, $1) - j.referred_at) / 86400 AS days,
-		       (g->>'metAt') IS NULL AND j.exited_at IS NULL AS waiting
-		FROM journeys j, jsonb_array_elements(deadlines_of(j.snapshot)) g
-		WHERE g->>'id' = 'guide' AND j.referred_at >= $2 AND j.referred_at < $3 AND ($4 = '' OR j.referral_unit = $4)
+	// report_deadlines_guide_idx: (referral_unit, referred_at) WHERE deadline_id = 'guide'.
+	args := []any{now, p.From, p.To}
+	q := `
+	WITH waits AS (
+		SELECT referral_unit AS unit,
+		       extract(epoch FROM coalesce(met_at, exited_at, $1) - referred_at) / 86400 AS days,
+		       met_at IS NULL AND exited_at IS NULL AS waiting
+		FROM report_deadlines
+		WHERE deadline_id = 'guide' AND referred_at >= $2 AND referred_at < $3` + unitFilter("referral_unit", p.Unit, &args) + `
 	)
 	SELECT unit, count(*), count(*) FILTER (WHERE waiting),
 	       percentile_cont(0.5) WITHIN GROUP (ORDER BY days), percentile_cont(0.9) WITHIN GROUP (ORDER BY days), max(days)
 	FROM waits GROUP BY unit ORDER BY unit`
-	rows, err := s.Pool.Query(ctx, q, now, p.From, p.To, p.Unit)
+	rows, err := s.queryPlanned(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("waiting time report: %w", err)
 	}
@@ -199,4 +218,58 @@ func (s *Store) WaitingTime(ctx context.Context, now time.Time, p Period) ([]Wai
 		out = []WaitingRow{}
 	}
 	return out, err
+}
+
+// CaseloadRow counts the participants of one unit in one phase, as they stand now (the
+// read model: each participant's latest journey).
+type CaseloadRow struct {
+	Unit                string `json:"unit"`
+	Phase               string `json:"phase"`
+	Participants        int    `json:"participants"`
+	WaitingForGuide     int    `json:"waitingForGuide"`     // without a guide and not exited: the queue
+	OverdueParticipants int    `json:"overdueParticipants"` // with an open deadline that has passed
+	OverdueDeadlines    int    `json:"overdueDeadlines"`    // open deadlines that have passed: the overdue list
+}
+
+// Caseload counts participants per unit and phase: how many, how many wait for a guide,
+// how many have a deadline passed and how many deadlines have passed. The same
+// conditions as the participant list (overdueCount > 0), the queue and the overdue list,
+// so that the figures are those lists' lengths, without reading (or logging) each person.
+func (s *Store) Caseload(ctx context.Context, now time.Time, unit string) ([]CaseloadRow, error) {
+	args := []any{now}
+	q := `
+	SELECT p.unit, p.phase, count(*),
+	       count(*) FILTER (WHERE p.guide_id IS NULL AND p.phase <> 'exited'),
+	       count(*) FILTER (WHERE od.n > 0), coalesce(sum(od.n), 0)
+	FROM participants p
+	LEFT JOIN (SELECT d.participant_id, count(*) AS n FROM deadlines d
+	           WHERE d.status = 'open' AND d.due_at <= $1 GROUP BY d.participant_id) od USING (participant_id)
+	WHERE true` + unitFilter("p.unit", unit, &args) + `
+	GROUP BY 1, 2 ORDER BY 1, 2`
+	var out []CaseloadRow
+	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// The overdue deadlines are counted per participant before the unit is known (the
+		// deadlines carry none): a hash of one entry per participant with a deadline passed,
+		// 75,000 at 100,000 participants, which in the default 4 MB spills to disk in
+		// batches (a third of the query's time).
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '32MB'"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, q, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (CaseloadRow, error) {
+			var c CaseloadRow
+			return c, r.Scan(&c.Unit, &c.Phase, &c.Participants, &c.WaitingForGuide, &c.OverdueParticipants, &c.OverdueDeadlines)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("caseload report: %w", err)
+	}
+	if out == nil {
+		out = []CaseloadRow{}
+	}
+	return out, nil
 }

@@ -27,7 +27,9 @@ import (
 //     strconv.FormatFloat(v, 'f', -1, 64) (strconv.Itoa for whole numbers): the number
 //     the JSON API returns;
 //   - the key figures are <div class="tile" data-kpi="active|overdue|waiting|planOnTime">
-//     with the figure in <span class="value">;
+//     with the figure in <span class="value">; active, overdue and waiting are what the
+//     lists give (participants not exited, those of them with overdueCount > 0, the
+//     queue), and GET /v1/reports/caseload, which the page draws them from, must agree;
 //   - each chart is a <figure data-chart="NAME"> holding an <svg role="img">.
 //
 // plan-timeliness, step-attainment and waiting-time are GET /v1/reports/NAME; their
@@ -262,6 +264,27 @@ func apiFigures(t *testing.T, token, unit string) dashboardFigures {
 		t.Fatalf("GET /v1/queue: %d", status)
 	}
 	f.kpi["active"], f.kpi["overdue"], f.kpi["waiting"] = strconv.Itoa(active), strconv.Itoa(overdue), strconv.Itoa(len(queue.Participants))
+	// The same three from the caseload report, summed over its phases.
+	var caseload struct {
+		Rows []struct {
+			Phase               string `json:"phase"`
+			Participants        int    `json:"participants"`
+			WaitingForGuide     int    `json:"waitingForGuide"`
+			OverdueParticipants int    `json:"overdueParticipants"`
+		} `json:"rows"`
+	}
+	if status := call(t, token, "GET", "/v1/reports/caseload?unit="+url.QueryEscape(unit), "", &caseload); status != http.StatusOK {
+		t.Fatalf("GET /v1/reports/caseload?unit=%s: %d", unit, status)
+	}
+	cActive, cOverdue, cWaiting := 0, 0, 0
+	for _, r := range caseload.Rows {
+		if r.Phase != string(workflows.PhaseExited) {
+			cActive += r.Participants
+			cOverdue += r.OverdueParticipants
+		}
+		cWaiting += r.WaitingForGuide
+	}
+	f.kpi["caseload active"], f.kpi["caseload overdue"], f.kpi["caseload waiting"] = strconv.Itoa(cActive), strconv.Itoa(cOverdue), strconv.Itoa(cWaiting)
 	month := time.Now().In(calendar.Stockholm).Format("2006-01")
 	due, onTime := 0.0, 0.0
 	for _, r := range f.reports["plan-timeliness"] {
@@ -411,6 +434,14 @@ func checkFigures(t *testing.T, step string, page, before, after dashboardFigure
 				}
 			}
 		}
+	}
+	for _, kpi := range []string{"active", "overdue", "waiting"} {
+		if lists, report := before.kpi[kpi], before.kpi["caseload "+kpi]; lists != report {
+			t.Errorf("%s: %s is %s by the lists and %s by GET /v1/reports/caseload", step, kpi, lists, report)
+		}
+	}
+	if before.kpi["overdue"] == "0" || before.kpi["waiting"] == "0" {
+		t.Errorf("%s: the seeded data should make someone overdue and someone wait for a guide: %v", step, before.kpi)
 	}
 	for _, kpi := range []string{"active", "overdue", "waiting", "planOnTime"} {
 		text, ok := page.kpi[kpi]

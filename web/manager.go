@@ -179,19 +179,23 @@ func (s *site) dashboard(c *gin.Context) {
 	}
 	d.Plan, d.Steps, d.Waits = plan.Rows, steps.Rows, waits.Rows
 
-	// The lists are not bounded by the period: they are how things stand now.
+	// The key figures and the overdue list are not bounded by the period: they are how
+	// things stand now.
 	live := url.Values{}
 	if d.Unit != "" {
 		live.Set("unit", d.Unit)
 	}
-	var queue struct {
-		Participants []store.QueueRow `json:"participants"`
+	// The tiles are counted by the caseload report, one row per unit and phase, rather
+	// than by paging through the participant list: a unit of 50,000 is one query, not a
+	// hundred pages each logged as a read of every participant on it.
+	var caseload struct {
+		Rows []store.CaseloadRow `json:"rows"`
 	}
-	if err := s.call(ctx, p, "GET", withQuery("/v1/queue", live), nil, &queue); err != nil {
+	if err := s.call(ctx, p, "GET", withQuery("/v1/reports/caseload", live), nil, &caseload); err != nil {
 		s.failed(c, err)
 		return
 	}
-	d.Waiting = len(queue.Participants)
+	d.Active, d.Overdue, d.Waiting = keyFigures(caseload.Rows)
 	var od struct {
 		Deadlines []store.OverdueRow `json:"deadlines"`
 	}
@@ -200,16 +204,10 @@ func (s *site) dashboard(c *gin.Context) {
 		return
 	}
 	d.Guides = overduePerGuide(od.Deadlines)
-	active, overdue, err := s.countJourneys(ctx, p, d.Unit)
-	if err != nil {
-		s.failed(c, err)
-		return
-	}
-	d.Active, d.Overdue = active, overdue
 	d.PlanOnTime = planOnTime(d.Plan, now.In(calendar.Stockholm).Format("2006-01"))
 
 	if d.Unit == "" { // the API chose: say which units the figures are for
-		d.Shown = unitsOf(d.Plan, d.Waits, queue.Participants)
+		d.Shown = unitsOf(d.Plan, d.Waits, caseload.Rows)
 		if len(d.Shown) == 1 && !p.Has("system") {
 			d.Unit = d.Shown[0]
 		}
@@ -218,36 +216,19 @@ func (s *site) dashboard(c *gin.Context) {
 	s.render(c, http.StatusOK, "dashboard", pg)
 }
 
-// countJourneys counts the participants the person may see (of unit, if given) who
-// have not exited, and those of them with a deadline passed unmet.
-func (s *site) countJourneys(ctx context.Context, p person, unit string) (active, overdue int, err error) {
-	q := url.Values{"limit": {"500"}}
-	if unit != "" {
-		q.Set("unit", unit)
+// keyFigures sums the caseload report's rows into the tiles: the participants who have
+// not exited, those of them with a deadline passed, and those waiting for a guide (the
+// queue, which never holds the exited).
+func keyFigures(rows []store.CaseloadRow) (active, overdue, waiting int) {
+	for _, r := range rows {
+		waiting += r.WaitingForGuide
+		if r.Phase == string(workflows.PhaseExited) {
+			continue
+		}
+		active += r.Participants
+		overdue += r.OverdueParticipants
 	}
-	for range 200 { // at most 100 000 participants
-		var list struct {
-			Participants []store.ParticipantRow `json:"participants"`
-			Next         string                 `json:"next"`
-		}
-		if err := s.call(ctx, p, "GET", withQuery("/v1/participants", q), nil, &list); err != nil {
-			return 0, 0, err
-		}
-		for _, r := range list.Participants {
-			if r.Phase == string(workflows.PhaseExited) {
-				continue
-			}
-			active++
-			if r.OverdueCount > 0 {
-				overdue++
-			}
-		}
-		if list.Next == "" {
-			break
-		}
-		q.Set("after", list.Next)
-	}
-	return active, overdue, nil
+	return active, overdue, waiting
 }
 
 // overduePerGuide counts overdue deadlines by guide, the most first; "" is no guide.
@@ -285,7 +266,7 @@ func planOnTime(rows []store.TimelinessRow, month string) string {
 	return pctText(float64(onTime) / float64(due))
 }
 
-func unitsOf(plan []store.TimelinessRow, waits []store.WaitingRow, queue []store.QueueRow) []string {
+func unitsOf(plan []store.TimelinessRow, waits []store.WaitingRow, caseload []store.CaseloadRow) []string {
 	var out []string
 	add := func(u string) {
 		if u != "" && !slices.Contains(out, u) {
@@ -298,7 +279,7 @@ func unitsOf(plan []store.TimelinessRow, waits []store.WaitingRow, queue []store
 	for _, r := range waits {
 		add(r.Unit)
 	}
-	for _, r := range queue {
+	for _, r := range caseload {
 		add(r.Unit)
 	}
 	slices.Sort(out)

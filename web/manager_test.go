@@ -251,18 +251,14 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 		"GET /v1/queue":                        mgrJSON(map[string]any{"participants": []store.QueueRow{{ParticipantRow: store.ParticipantRow{ParticipantID: "p-3", Unit: "A"}}}}),
 		"GET /v1/overdue":                      mgrJSON(map[string]any{"deadlines": overdue}),
 		"GET /v1/reports/follow-up-timeliness": mgrJSON(map[string]any{"rows": []any{}}),
-		"GET /v1/participants": func(w http.ResponseWriter, r *http.Request) {
-			// Two pages: the dashboard must follow next.
-			if r.URL.Query().Get("after") == "" {
-				mgrJSON(map[string]any{"next": "p-2", "participants": []store.ParticipantRow{
-					{ParticipantID: "p-1", Phase: "active", OverdueCount: 1},
-					{ParticipantID: "p-2", Phase: "exited", OverdueCount: 0}}})(w, r)
-				return
-			}
-			mgrJSON(map[string]any{"participants": []store.ParticipantRow{
-				{ParticipantID: "p-3", Phase: "waiting_for_guide", OverdueCount: 2},
-				{ParticipantID: "p-4", Phase: "planning"}}})(w, r)
-		},
+		// The tiles' figures, per phase: the exited are no active journeys, and are never
+		// overdue or in the queue (a row that says otherwise must not be counted).
+		"GET /v1/reports/caseload": mgrJSON(map[string]any{"report": "caseload", "rows": []store.CaseloadRow{
+			{Unit: "A", Phase: "active", Participants: 1, OverdueParticipants: 1, OverdueDeadlines: 1},
+			{Unit: "A", Phase: "exited", Participants: 1, OverdueParticipants: 1, OverdueDeadlines: 4},
+			{Unit: "A", Phase: "planning", Participants: 1},
+			{Unit: "A", Phase: "waiting_for_guide", Participants: 1, WaitingForGuide: 1, OverdueParticipants: 1, OverdueDeadlines: 2},
+		}}),
 	}}
 	h := mgrSite(t, stub, mgrVerifier{})
 	rec := mgrDo(t, h, "GET", "/dashboard?unit=A&from=2026-01-01&to=2026-07-01", "ulla:unit_manager", nil)
@@ -314,8 +310,8 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 	if r := tables["step-attainment"][1]; r.Text["targetPercent"] != "60 %" || r.Text["share"] != "30 %" {
 		t.Errorf("shown step row: %v", r.Text)
 	}
-	// The tiles: 3 not exited over both pages, 2 of them overdue, 1 in the queue, and
-	// June's plans: (7+0)/(10+0) in A and B.
+	// The tiles: 3 not exited, 2 of them overdue, 1 waiting for a guide, and June's
+	// plans: (7+0)/(10+0) in A and B.
 	if got := mgrTiles(body); fmt.Sprint(got) != fmt.Sprint(map[string]string{"active": "3", "overdue": "2", "waiting": "1", "planOnTime": "70 %"}) {
 		t.Errorf("tiles: %v", got)
 	}
@@ -324,11 +320,23 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 	if n := strings.Count(body, `stroke="#1b1b1b" stroke-width="2.5"`); n != 3 {
 		t.Errorf("%d target marks, want 3", n)
 	}
-	// Every call went with the person's token and the period asked for.
+	// Every call went with the person's token and the period asked for; the caseload,
+	// which is how things stand now, with the unit only.
 	for _, c := range stub.called("GET /v1/reports/") {
-		if !strings.Contains(c, "from=2026-01-01") || !strings.Contains(c, "to=2026-07-01") || !strings.Contains(c, "unit=A") || !strings.Contains(c, "| Bearer ulla:unit_manager |") {
+		period := strings.Contains(c, "from=2026-01-01") && strings.Contains(c, "to=2026-07-01")
+		if strings.HasPrefix(c, "GET /v1/reports/caseload?") {
+			period = !strings.Contains(c, "from=") && !strings.Contains(c, "to=")
+		}
+		if !period || !strings.Contains(c, "unit=A") || !strings.Contains(c, "| Bearer ulla:unit_manager |") {
 			t.Errorf("report call: %s", c)
 		}
+	}
+	if n := len(stub.called("GET /v1/reports/caseload")); n != 1 {
+		t.Errorf("the caseload report was asked %d times, want once", n)
+	}
+	// The tiles no longer page through the participant list.
+	if c := stub.called("GET /v1/participants"); len(c) != 0 {
+		t.Errorf("the dashboard read the participant list: %v", c)
 	}
 	for _, r := range exportReports {
 		if !strings.Contains(body, `href="/export/`+r+`.csv?from=2026-01-01&amp;to=2026-07-01&amp;unit=A"`) {
@@ -856,9 +864,29 @@ func TestManagerPagesOnTheRealAPI(t *testing.T) {
 		if err := json.Unmarshal(e.apiGet(t, system, "/v1/queue"), &q); err != nil {
 			t.Fatal(err)
 		}
+		// The caseload report, which the tiles are drawn from, says what the lists say.
+		var cl struct {
+			Rows []store.CaseloadRow `json:"rows"`
+		}
+		if err := json.Unmarshal(e.apiGet(t, system, "/v1/reports/caseload"), &cl); err != nil {
+			t.Fatal(err)
+		}
+		clActive, clOverdue, clWaiting, clDeadlines := 0, 0, 0, 0
+		for _, r := range cl.Rows {
+			if r.Phase != "exited" {
+				clActive += r.Participants
+				clOverdue += r.OverdueParticipants
+			}
+			clWaiting += r.WaitingForGuide
+			clDeadlines += r.OverdueDeadlines
+		}
+		if clActive != active || clOverdue != overdue || clWaiting != len(q.Participants) || clDeadlines != len(od.Deadlines) {
+			t.Errorf("caseload report: %d active, %d overdue, %d waiting, %d deadlines passed; the lists: %d, %d, %d, %d",
+				clActive, clOverdue, clWaiting, clDeadlines, active, overdue, len(q.Participants), len(od.Deadlines))
+		}
 		// June: p-1's second journey, its plan overdue: 0 of 1 on time.
 		want := map[string]string{"active": strconv.Itoa(active), "overdue": strconv.Itoa(overdue), "waiting": strconv.Itoa(len(q.Participants)), "planOnTime": "0 %"}
-		if tiles := mgrTiles(body); fmt.Sprint(tiles) != fmt.Sprint(want) || active < 50 || len(q.Participants) != 2 {
+		if tiles := mgrTiles(body); fmt.Sprint(tiles) != fmt.Sprint(want) || active < 50 || overdue < 2 || len(q.Participants) != 2 {
 			t.Errorf("tiles %v, want %v", tiles, want)
 		}
 		mgrCheckSVG(t, body, "plan-timeliness", "step-attainment", "overdue-per-guide", "waiting-time")
