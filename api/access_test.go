@@ -136,6 +136,8 @@ func TestEveryRoleOnEveryEndpoint(t *testing.T) {
 		{"GET", "/v1/reports/waiting-time", "", []string{"leadA", "leadB", "managerU", "managerU2", "system"}},
 		{"GET", "/v1/reports/caseload", "", []string{"leadA", "leadB", "managerU", "managerU2", "system"}},
 		{"GET", "/v1/reports/caseload?unit=" + o.u2, "", []string{"managerU2", "system"}},
+		{"GET", "/v1/reports/overdue-by-guide", "", []string{"leadA", "leadB", "managerU", "managerU2", "system"}},
+		{"GET", "/v1/reports/overdue-by-guide?unit=" + o.u2, "", []string{"managerU2", "system"}},
 		{"GET", "/v1/notifications", "", []string{"guideA", "guideB", "leadA", "leadB", "managerU", "managerU2", "caseWorker", "caseWorker2", "strangerLead"}},
 		{"GET", "/v1/notifications?recipient=" + o.gA, "", []string{"guideA"}},
 		{"POST", "/v1/notifications/999999999/read", "", []string{"guideA", "guideB", "leadA", "leadB", "managerU", "managerU2", "caseWorker", "caseWorker2", "strangerLead"}},

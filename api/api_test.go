@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -1059,6 +1060,47 @@ func TestManagersSeeWhoIsOverdueWhoWaitsAndEachCaseload(t *testing.T) {
 	}
 	if !kinds["plan"] || !kinds["first_meeting"] {
 		t.Fatalf("the overdue list lacks the plan or first meeting: %+v", od.Deadlines)
+	}
+	// A page at a time, following next, it is the same list; a next that is not one is a 400.
+	var paged []store.OverdueRow
+	for path := "/v1/overdue?limit=1&unit=" + unit + "&guideId=g-" + unit; ; {
+		var page struct {
+			Deadlines []store.OverdueRow `json:"deadlines"`
+			Next      string             `json:"next"`
+		}
+		call(t, "GET", path, "").decode(t, &page)
+		paged = append(paged, page.Deadlines...)
+		if page.Next == "" || len(paged) > len(od.Deadlines) {
+			break
+		}
+		path = "/v1/overdue?limit=1&unit=" + unit + "&guideId=g-" + unit + "&after=" + url.QueryEscape(page.Next)
+	}
+	if len(paged) != len(od.Deadlines) || len(paged) < 2 {
+		t.Fatalf("the overdue list a page of one at a time: %d rows, in one read %d", len(paged), len(od.Deadlines))
+	}
+	for i := range paged {
+		if paged[i].DeadlineID != od.Deadlines[i].DeadlineID || paged[i].ParticipantID != od.Deadlines[i].ParticipantID {
+			t.Errorf("page %d: %+v, the list's row %+v", i, paged[i], od.Deadlines[i])
+		}
+	}
+	for _, bad := range []string{"nonsense", "e30"} { // not base64 JSON; {} without a key
+		if r := call(t, "GET", "/v1/overdue?after="+bad, ""); r.status != http.StatusBadRequest || !strings.Contains(r.apiError(t).Message, "leave after out") {
+			t.Errorf("after=%s: %d %s", bad, r.status, r.body)
+		}
+	}
+	// Counted per guide by the report: the same deadlines.
+	var byGuide struct {
+		Rows []store.GuideOverdueRow `json:"rows"`
+	}
+	call(t, "GET", "/v1/reports/overdue-by-guide?unit="+unit, "").decode(t, &byGuide)
+	found := false
+	for _, g := range byGuide.Rows {
+		if g.GuideID == "g-"+unit {
+			found = g.OverdueDeadlines == len(od.Deadlines) && g.OverdueParticipants == 1
+		}
+	}
+	if !found {
+		t.Errorf("overdue by guide %+v; the list has %d deadlines of one participant for g-%s", byGuide.Rows, len(od.Deadlines), unit)
 	}
 	var cl struct {
 		Total   int            `json:"total"`

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/rs/zerolog"
@@ -14,7 +17,7 @@ import (
 	"github.com/stegvis/stegvis/workflows"
 )
 
-// Page sizes of the participant list.
+// Page sizes of the participant list and the overdue list.
 const (
 	defaultPage = 50
 	maxPage     = 500
@@ -191,17 +194,66 @@ func (s *server) queue(c *gin.Context) {
 }
 
 func (s *server) overdue(c *gin.Context) {
-	sc, err := s.scope(c)
+	f := store.OverdueFilter{Unit: c.Query("unit"), GuideID: c.Query("guideId"), Limit: defaultPage}
+	if !intParam(c, "limit", 1, maxPage, &f.Limit) {
+		return
+	}
+	if a := c.Query("after"); a != "" {
+		k, err := decodeOverdueKey(a)
+		if err != nil {
+			fail(c, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("after %q is not the next of an earlier page of this list; pass the next it answered, or leave after out to start from the first page", a))
+			return
+		}
+		f.After = &k
+	}
+	var err error
+	if f.Scope, err = s.scope(c); err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
+	page := f.Limit
+	f.Limit = page + 1 // one more tells whether there is a next page
+	rows, err := s.db.Overdue(c.Request.Context(), s.now(), f)
 	if err != nil {
 		s.readModelFailed(c, err)
 		return
 	}
-	rows, err := s.db.Overdue(c.Request.Context(), s.now(), c.Query("unit"), c.Query("guideId"), sc)
-	if err != nil {
-		s.readModelFailed(c, err)
-		return
+	rows, next := nextPage(rows, page, func(r store.OverdueRow) any {
+		return encodeOverdueKey(store.OverdueKey{DueAt: r.DueAt, ParticipantID: r.ParticipantID, DeadlineID: r.DeadlineID})
+	})
+	body := gin.H{"deadlines": rows}
+	if next != nil {
+		body["next"] = next
 	}
 	if s.auditRows(c, ids(rows, func(r store.OverdueRow) string { return r.ParticipantID })) {
-		c.JSON(http.StatusOK, gin.H{"deadlines": rows})
+		c.JSON(http.StatusOK, body)
 	}
+}
+
+// overdueCursor is a page's end in the overdue list, as the client passes it back: the
+// list is ordered by due time, then participant and deadline, so all three are needed.
+type overdueCursor struct {
+	DueAt         time.Time `json:"d"`
+	ParticipantID string    `json:"p"`
+	DeadlineID    string    `json:"k"`
+}
+
+func encodeOverdueKey(k store.OverdueKey) string {
+	b, _ := json.Marshal(overdueCursor{DueAt: k.DueAt, ParticipantID: k.ParticipantID, DeadlineID: k.DeadlineID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeOverdueKey(s string) (store.OverdueKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.OverdueKey{}, err
+	}
+	var c overdueCursor
+	if err := json.Unmarshal(b, &c); err != nil {
+		return store.OverdueKey{}, err
+	}
+	if c.DueAt.IsZero() || c.ParticipantID == "" || c.DeadlineID == "" {
+		return store.OverdueKey{}, errors.New("incomplete cursor")
+	}
+	return store.OverdueKey{DueAt: c.DueAt, ParticipantID: c.ParticipantID, DeadlineID: c.DeadlineID}, nil
 }

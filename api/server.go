@@ -38,7 +38,7 @@ type Database interface {
 	Audit(ctx context.Context, e store.AuditEntry) error
 	Participants(ctx context.Context, now time.Time, f store.ParticipantFilter) ([]store.ParticipantRow, error)
 	Queue(ctx context.Context, now time.Time, unit string, scope store.Scope) ([]store.QueueRow, error)
-	Overdue(ctx context.Context, now time.Time, unit, guideID string, scope store.Scope) ([]store.OverdueRow, error)
+	Overdue(ctx context.Context, now time.Time, f store.OverdueFilter) ([]store.OverdueRow, error)
 	AuditMany(ctx context.Context, e store.AuditEntry, participantIDs []string) error
 	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
 	StaffMember(ctx context.Context, id string) (store.Staff, error)
@@ -59,6 +59,7 @@ type Database interface {
 	Exits(ctx context.Context, p store.Period) ([]store.ExitRow, error)
 	WaitingTime(ctx context.Context, now time.Time, p store.Period) ([]store.WaitingRow, error)
 	Caseload(ctx context.Context, now time.Time, unit string) ([]store.CaseloadRow, error)
+	OverdueByGuide(ctx context.Context, now time.Time, unit string) ([]store.GuideOverdueRow, error)
 }
 
 // Deps are what the API needs.
@@ -159,6 +160,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/reports/exits", s.allow(leads...), s.exitsReport)
 	v1.GET("/reports/waiting-time", s.allow(leads...), s.waitingTime)
 	v1.GET("/reports/caseload", s.allow(leads...), s.caseloadReport)
+	v1.GET("/reports/overdue-by-guide", s.allow(leads...), s.overdueByGuideReport)
 	v1.GET("/notifications", s.allow(inboxRoles...), s.inbox)
 	v1.POST("/notifications/:number/read", s.allow(inboxRoles...), s.markRead)
 	v1.GET("/audit", s.allow(admins...), s.auditLog)

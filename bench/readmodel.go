@@ -232,8 +232,8 @@ func benchReports(ctx context.Context, e *env, c config) ([]Row, error) {
 	const q = "?unit=" + benchUnit
 	paths := []string{
 		"/v1/reports/plan-timeliness" + q, "/v1/reports/follow-up-timeliness" + q, "/v1/reports/step-attainment" + q,
-		"/v1/reports/exits" + q, "/v1/reports/waiting-time" + q,
-		"/v1/participants" + q, "/v1/overdue" + q, "/v1/queue" + q,
+		"/v1/reports/exits" + q, "/v1/reports/waiting-time" + q, "/v1/reports/caseload" + q, "/v1/reports/overdue-by-guide" + q,
+		"/v1/participants" + q, "/v1/overdue" + q, "/v1/overdue" + q + "&limit=500", "/v1/queue" + q,
 	}
 	what := fmt.Sprintf("reports on %d participants, %d events", c.participants, c.participants*c.eventsPer)
 	var rows []Row

@@ -158,26 +158,48 @@ type OverdueRow struct {
 	EscalationLevel int       `json:"escalationLevel"`
 }
 
+// OverdueKey is where a page of the overdue list ends: the list is ordered by it.
+type OverdueKey struct {
+	DueAt         time.Time
+	ParticipantID string
+	DeadlineID    string
+}
+
+// OverdueFilter narrows the overdue list and pages it (keyset: After is the last row's key
+// of the page before; Limit rows at most).
+type OverdueFilter struct {
+	Unit, GuideID string
+	After         *OverdueKey
+	Limit         int
+	Scope         Scope
+}
+
 // Overdue lists open deadlines that have passed, most overdue first.
-func (s *Store) Overdue(ctx context.Context, now time.Time, unit, guideID string, scope Scope) ([]OverdueRow, error) {
+func (s *Store) Overdue(ctx context.Context, now time.Time, f OverdueFilter) ([]OverdueRow, error) {
 	args := []any{now}
 	cond := ""
-	if unit != "" {
-		args = append(args, unit)
+	if f.Unit != "" {
+		args = append(args, f.Unit)
 		cond += fmt.Sprintf(" AND p.unit = $%d", len(args))
 	}
-	if guideID != "" {
-		args = append(args, guideID)
+	if f.GuideID != "" {
+		args = append(args, f.GuideID)
 		cond += fmt.Sprintf(" AND p.guide_id = $%d", len(args))
 	}
-	cond += " AND " + scope.sql(&args)
+	if f.After != nil {
+		args = append(args, f.After.DueAt, f.After.ParticipantID, f.After.DeadlineID)
+		cond += fmt.Sprintf(" AND (d.due_at, d.participant_id, d.deadline_id) > ($%d, $%d, $%d)", len(args)-2, len(args)-1, len(args))
+	}
+	cond += " AND " + f.Scope.sql(&args)
+	args = append(args, f.Limit)
 	// Planned for its arguments (queryPlanned): one guide's few deadlines or a large unit's
-	// tens of thousands want different plans.
-	rows, err := s.queryPlanned(ctx, `SELECT p.participant_id, p.unit, coalesce(p.guide_id, ''), d.deadline_id, d.kind,
+	// tens of thousands want different plans. A page is read along deadlines_open_due_idx
+	// and stops at the limit, however many deadlines have passed.
+	rows, err := s.queryPlanned(ctx, fmt.Sprintf(`SELECT p.participant_id, p.unit, coalesce(p.guide_id, ''), d.deadline_id, d.kind,
 			to_char(d.due_date, 'YYYY-MM-DD'), d.due_at, d.escalation_level
 		FROM deadlines d JOIN participants p USING (participant_id)
-		WHERE d.status = 'open' AND d.due_at <= $1`+cond+`
-		ORDER BY d.due_at, p.participant_id, d.deadline_id`, args...)
+		WHERE d.status = 'open' AND d.due_at <= $1%s
+		ORDER BY d.due_at, d.participant_id, d.deadline_id LIMIT $%d`, cond, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list overdue deadlines: %w", err)
 	}

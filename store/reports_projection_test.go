@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -368,9 +369,55 @@ func TestTheCaseloadCountsWhatTheListsShow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		od, err := st.Overdue(ctx, now, unit, "", everyone)
+		od, err := st.Overdue(ctx, now, store.OverdueFilter{Unit: unit, Scope: everyone, Limit: 10_000})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The list read a page at a time is the same list, in the same order.
+		var paged []store.OverdueRow
+		var after *store.OverdueKey
+		for {
+			page, err := st.Overdue(ctx, now, store.OverdueFilter{Unit: unit, Scope: everyone, Limit: 7, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			paged = append(paged, page...)
+			if len(page) < 7 {
+				break
+			}
+			last := page[len(page)-1]
+			after = &store.OverdueKey{DueAt: last.DueAt, ParticipantID: last.ParticipantID, DeadlineID: last.DeadlineID}
+		}
+		if len(od) <= 7 {
+			t.Errorf("unit %s: the fixture should give more than one page of overdue deadlines, not %d", unit, len(od))
+		}
+		if !reflect.DeepEqual(paged, od) {
+			t.Errorf("unit %s: the overdue list in pages of 7 (%d rows) is not the list in one read (%d rows)", unit, len(paged), len(od))
+		}
+		// Counted per guide, it is the overdue-by-guide report.
+		byGuide, err := st.OverdueByGuide(ctx, now, unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDeadlines, wantPeople := map[string]int{}, map[string]map[string]bool{}
+		for _, d := range od {
+			wantDeadlines[d.GuideID]++
+			if wantPeople[d.GuideID] == nil {
+				wantPeople[d.GuideID] = map[string]bool{}
+			}
+			wantPeople[d.GuideID][d.ParticipantID] = true
+		}
+		if len(byGuide) != len(wantDeadlines) {
+			t.Errorf("unit %s: overdue by guide has %d guides, the list %d", unit, len(byGuide), len(wantDeadlines))
+		}
+		for i, g := range byGuide {
+			if g.Unit != unit || g.OverdueDeadlines != wantDeadlines[g.GuideID] || g.OverdueParticipants != len(wantPeople[g.GuideID]) {
+				t.Errorf("unit %s: overdue by guide %+v; the list has %d deadlines of %d participants for %q",
+					unit, g, wantDeadlines[g.GuideID], len(wantPeople[g.GuideID]), g.GuideID)
+			}
+			if i > 0 && byGuide[i-1].OverdueDeadlines < g.OverdueDeadlines {
+				t.Errorf("unit %s: overdue by guide is not the most first: %+v", unit, byGuide)
+			}
 		}
 		if all != len(list) || active != wantActive || overdue != wantOverdue || waiting != len(queue) || deadlines != len(od) {
 			t.Errorf("unit %s: caseload %d participants, %d active, %d overdue, %d waiting, %d deadlines passed; lists %d, %d, %d, %d, %d",

@@ -237,11 +237,12 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 		{Unit: "A", Participants: 4, StillWaiting: 1, MedianDays: 48.00000000000001, P90Days: 80.21666666666667, LongestDays: 86},
 		{Unit: "B", Participants: 1, StillWaiting: 0, MedianDays: 1e-7, P90Days: 0.5, LongestDays: 1234.5678},
 	}
-	overdue := []store.OverdueRow{
-		{ParticipantID: "p-1", Unit: "A", GuideID: "g1", Kind: "plan"},
-		{ParticipantID: "p-2", Unit: "A", GuideID: "g1", Kind: "review"},
-		{ParticipantID: "p-3", Unit: "A", Kind: "guide"},
-		{ParticipantID: "p-4", Unit: "A", GuideID: "g<2>", Kind: "plan"},
+	// g1's two overdue deadlines are in two units (a guide moved): the chart sums them.
+	overdue := []store.GuideOverdueRow{
+		{Unit: "A", GuideID: "g1", OverdueDeadlines: 1, OverdueParticipants: 1},
+		{Unit: "A", GuideID: "", OverdueDeadlines: 1, OverdueParticipants: 1},
+		{Unit: "A", GuideID: "g<2>", OverdueDeadlines: 1, OverdueParticipants: 1},
+		{Unit: "B", GuideID: "g1", OverdueDeadlines: 1, OverdueParticipants: 1},
 	}
 	stub := &mgrStub{routes: map[string]http.HandlerFunc{
 		"GET /v1/units":                        mgrJSON(map[string]any{"units": []store.Unit{{UnitID: "A", Name: "Arbetsmarknad Norr", Active: true}, {UnitID: "B", Name: "Söder", Active: true}}}),
@@ -249,7 +250,7 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 		"GET /v1/reports/step-attainment":      mgrJSON(map[string]any{"report": "step-attainment", "rows": steps}),
 		"GET /v1/reports/waiting-time":         mgrJSON(map[string]any{"report": "waiting-time", "rows": waits}),
 		"GET /v1/queue":                        mgrJSON(map[string]any{"participants": []store.QueueRow{{ParticipantRow: store.ParticipantRow{ParticipantID: "p-3", Unit: "A"}}}}),
-		"GET /v1/overdue":                      mgrJSON(map[string]any{"deadlines": overdue}),
+		"GET /v1/reports/overdue-by-guide":     mgrJSON(map[string]any{"report": "overdue-by-guide", "rows": overdue}),
 		"GET /v1/reports/follow-up-timeliness": mgrJSON(map[string]any{"rows": []any{}}),
 		// The tiles' figures, per phase: the exited are no active journeys, and are never
 		// overdue or in the queue (a row that says otherwise must not be counted).
@@ -320,11 +321,11 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 	if n := strings.Count(body, `stroke="#1b1b1b" stroke-width="2.5"`); n != 3 {
 		t.Errorf("%d target marks, want 3", n)
 	}
-	// Every call went with the person's token and the period asked for; the caseload,
-	// which is how things stand now, with the unit only.
+	// Every call went with the person's token and the period asked for; the caseload and
+	// the overdue count per guide, which are how things stand now, with the unit only.
 	for _, c := range stub.called("GET /v1/reports/") {
 		period := strings.Contains(c, "from=2026-01-01") && strings.Contains(c, "to=2026-07-01")
-		if strings.HasPrefix(c, "GET /v1/reports/caseload?") {
+		if strings.HasPrefix(c, "GET /v1/reports/caseload?") || strings.HasPrefix(c, "GET /v1/reports/overdue-by-guide?") {
 			period = !strings.Contains(c, "from=") && !strings.Contains(c, "to=")
 		}
 		if !period || !strings.Contains(c, "unit=A") || !strings.Contains(c, "| Bearer ulla:unit_manager |") {
@@ -334,9 +335,10 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 	if n := len(stub.called("GET /v1/reports/caseload")); n != 1 {
 		t.Errorf("the caseload report was asked %d times, want once", n)
 	}
-	// The tiles no longer page through the participant list.
-	if c := stub.called("GET /v1/participants"); len(c) != 0 {
-		t.Errorf("the dashboard read the participant list: %v", c)
+	// The tiles no longer page through the participant list, nor the chart through the
+	// overdue list.
+	if c := append(stub.called("GET /v1/participants"), stub.called("GET /v1/overdue")...); len(c) != 0 {
+		t.Errorf("the dashboard read the participant list or the overdue list: %v", c)
 	}
 	for _, r := range exportReports {
 		if !strings.Contains(body, `href="/export/`+r+`.csv?from=2026-01-01&amp;to=2026-07-01&amp;unit=A"`) {
@@ -355,7 +357,7 @@ func TestDashboardTablesCarryTheAPIsNumbers(t *testing.T) {
 	for _, p := range []string{"plan-timeliness", "step-attainment", "waiting-time"} {
 		empty.routes["GET /v1/reports/"+p] = mgrJSON(map[string]any{"rows": []any{}})
 	}
-	empty.routes["GET /v1/overdue"] = mgrJSON(map[string]any{"deadlines": []any{}})
+	empty.routes["GET /v1/reports/overdue-by-guide"] = mgrJSON(map[string]any{"rows": []any{}})
 	req := httptest.NewRequest("GET", "/dashboard", nil)
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "ulla:unit_manager"})
 	req.AddCookie(&http.Cookie{Name: langCookie, Value: "en"})
@@ -823,7 +825,7 @@ func TestManagerPagesOnTheRealAPI(t *testing.T) {
 		var od struct {
 			Deadlines []store.OverdueRow `json:"deadlines"`
 		}
-		if err := json.Unmarshal(e.apiGet(t, system, "/v1/overdue"), &od); err != nil {
+		if err := json.Unmarshal(e.apiGet(t, system, "/v1/overdue?limit=500"), &od); err != nil {
 			t.Fatal(err)
 		}
 		count := map[string]int{}

@@ -90,11 +90,12 @@ func (s *site) setLanguage(c *gin.Context) {
 // myDayData is a guide's morning: what is overdue, due today, due this week, and who
 // is new and still needs a first meeting.
 type myDayData struct {
-	Overdue  []store.OverdueRow
-	Today    []store.ParticipantRow
-	Week     []store.ParticipantRow
-	New      []store.ParticipantRow
-	Everyone int
+	Overdue     []store.OverdueRow
+	OverdueMore bool // the list has more than the page shown
+	Today       []store.ParticipantRow
+	Week        []store.ParticipantRow
+	New         []store.ParticipantRow
+	Everyone    int
 }
 
 func (s *site) myDay(c *gin.Context) {
@@ -114,12 +115,14 @@ func (s *site) myDay(c *gin.Context) {
 	if p.Has("guide", "team_lead", "unit_manager", "system") {
 		var od struct {
 			Deadlines []store.OverdueRow `json:"deadlines"`
+			Next      string             `json:"next"`
 		}
-		if err := s.call(ctx, p, "GET", "/v1/overdue", nil, &od); err != nil {
+		// A guide's own: a page of the most overdue is what the day needs.
+		if err := s.call(ctx, p, "GET", "/v1/overdue?limit=500", nil, &od); err != nil {
 			s.failed(c, err)
 			return
 		}
-		d.Overdue = od.Deadlines
+		d.Overdue, d.OverdueMore = od.Deadlines, od.Next != ""
 	}
 	now := s.Now()
 	today := calendar.Date(now)
