@@ -37,8 +37,10 @@ deploy-check: ## validate the Compose file and the Helm chart
 BROWSER_ARTIFACTS ?= $(CURDIR)/test-artifacts/browser
 export BROWSER_ARTIFACTS
 
-test-go: ## all Go tests: unit, workflow (time-skipping), replay, API against real Temporal and PostgreSQL, browser (Chromium), smoke
-	go test -count=1 ./... || { echo "browser test screenshots: $(BROWSER_ARTIFACTS)"; exit 1; }
+# The production-topology test (e2e/) waits out its demo programme's five minutes, so the
+# timeout is above go test's default ten minutes per package.
+test-go: ## all Go tests: unit, workflow (time-skipping), replay, API against real Temporal and PostgreSQL, browser (Chromium), smoke, production topology (e2e)
+	go test -count=1 -timeout 20m ./... || { echo "browser test screenshots: $(BROWSER_ARTIFACTS)"; exit 1; }
 	@echo "browser test screenshots: $(BROWSER_ARTIFACTS)"
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one package and one target a run).

@@ -41,6 +41,9 @@ func devCommand(out *os.File) *ffcli.Command {
 		kc   config.Keys
 		ac   config.Auth
 		rc   config.Retention
+		// temporalOnly runs the embedded Temporal server alone, for separate stegvis
+		// api and worker processes: the production shape on one machine.
+		temporalOnly bool
 	)
 	fs := newFlagSet("dev")
 	logc.Register(fs, logging.FormatConsole)
@@ -52,6 +55,8 @@ func devCommand(out *os.File) *ffcli.Command {
 	kc.Register(fs)
 	ac.Register(fs)
 	rc.Register(fs)
+	fs.BoolVar(&temporalOnly, "temporal-only", false, "run only the embedded Temporal server (and its Web UI unless --ui-port 0) for separate stegvis api and worker processes: "+
+		"no worker, no API, no stegvis database")
 	return &ffcli.Command{
 		Name:       "dev",
 		ShortUsage: "stegvis dev [flags]",
@@ -59,6 +64,9 @@ func devCommand(out *os.File) *ffcli.Command {
 		FlagSet:    fs,
 		Options:    envOptions,
 		Exec: func(ctx context.Context, _ []string) error {
+			if temporalOnly {
+				return runTemporalOnly(ctx, out, logc, dc)
+			}
 			return runDev(ctx, out, logc, db, hc, dc, pc, dlv, kc, ac, rc)
 		},
 	}
@@ -205,6 +213,60 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 	err = g.Wait()
 	log.Info().Msg("stopped")
 	return err
+}
+
+// runTemporalOnly runs the embedded Temporal server, and its Web UI unless --ui-port
+// is 0, with stegvis's search attributes registered, until the process is told to stop:
+// a cluster for `stegvis api` and `stegvis worker` processes started separately (the
+// end-to-end test of issue 8 runs them so). It opens no stegvis database, so
+// DATABASE_URL is not needed. The UI has no codec server here: payloads show sealed.
+func runTemporalOnly(ctx context.Context, out *os.File, logc config.Log, dc config.Dev) error {
+	log, err := newLogger(logc)
+	if err != nil {
+		return err
+	}
+	if err := dc.Validate(); err != nil {
+		return err
+	}
+	const namespace = "default"
+	opts := devserver.Options{DataDir: dc.DataDir, IP: dc.TemporalIP, Port: dc.TemporalPort, UIPort: dc.UIPort, Namespace: namespace, Log: log}
+	if dc.TemporalDB == "postgres" {
+		opts.PostgresURL = dc.TemporalURL
+	}
+	ts, err := devserver.Start(opts)
+	if err != nil {
+		return err
+	}
+	defer ts.Stop()
+	c, err := client.DialContext(ctx, client.Options{HostPort: ts.Address, Namespace: namespace, Logger: logging.SDK(log)})
+	if err != nil {
+		return fmt.Errorf("connect to the embedded Temporal server at %s: %w", ts.Address, err)
+	}
+	defer c.Close()
+	if err := workflows.RegisterSearchAttributes(ctx, c, namespace, 2*devserver.NamespaceCacheRefresh); err != nil {
+		return err
+	}
+	where := "data in " + dc.DataDir
+	if dc.TemporalDB == "postgres" {
+		where = "persisted to PostgreSQL " + redactURL(dc.TemporalURL)
+	}
+	fmt.Fprintf(out, "\nTemporal server is running (%s), without a stegvis worker or API\n", time.Now().Format(time.DateTime))
+	fmt.Fprintf(out, "  Temporal     %s (namespace %s), %s\n", ts.Address, namespace, where)
+	if ts.UIURL != "" {
+		fmt.Fprintf(out, "  Temporal UI  %s\n", ts.UIURL)
+	}
+	fmt.Fprintf(out, "  Run stegvis api and stegvis worker with TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s\n", ts.Address, namespace)
+	fmt.Fprintf(out, "Press Ctrl+C to stop; journeys survive a restart.\n\n")
+	select {
+	case <-ctx.Done():
+	case err := <-ts.UIErr(): // a nil channel when the UI is off: never ready
+		if err != nil {
+			return fmt.Errorf("the Temporal Web UI stopped: %w", err)
+		}
+		<-ctx.Done()
+	}
+	log.Info().Msg("Temporal server stopping")
+	return nil
 }
 
 // redactURL hides a password in a database URL that is printed.
