@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -52,7 +53,11 @@ type config struct {
 	queryBudget  time.Duration
 	small        bool
 	out          string
+	sections     map[string]bool // the rows to run (-sections)
 }
+
+// allSections are the groups of rows, in the order they run.
+var allSections = []string{"starts", "meetings", "import", "storm", "reports"}
 
 func main() {
 	var c config
@@ -69,6 +74,7 @@ func main() {
 	flag.StringVar(&c.temporalDB, "temporal-db", "sqlite", "the embedded Temporal server's persistence: sqlite or postgres (as stegvis dev --temporal-db)")
 	flag.BoolVar(&c.small, "small", false, "the small version (make test): every size small")
 	flag.StringVar(&c.out, "out", "", "the JSON file (default bench/results/<date>.json)")
+	sections := flag.String("sections", strings.Join(allSections, ","), "the rows to run, comma-separated, of "+strings.Join(allSections, ",")+" (meetings needs starts)")
 	flag.Parse()
 	def := func(v *int, full, small int) {
 		if *v == 0 {
@@ -77,6 +83,19 @@ func main() {
 				*v = small
 			}
 		}
+	}
+	c.sections = map[string]bool{}
+	for _, name := range strings.Split(*sections, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(allSections, name) {
+			fmt.Fprintf(os.Stderr, "bench: -sections: %q is not one of %s\n", name, strings.Join(allSections, ","))
+			os.Exit(2)
+		}
+		c.sections[name] = true
+	}
+	if c.sections["meetings"] && !c.sections["starts"] {
+		fmt.Fprintln(os.Stderr, "bench: -sections: meetings are recorded on the journeys the starts row started; add starts")
+		os.Exit(2)
 	}
 	def(&c.journeys, 2000, 100)
 	def(&c.meetings, 500, 50)
@@ -264,54 +283,70 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 
-	var rows []Row
-	add := func(rs ...Row) {
-		for _, r := range rs {
-			rows = append(rows, r)
-			fmt.Fprintf(os.Stderr, "  %s · %s: %s\n", r.What, r.Measure, r.valueText())
-		}
-	}
-	fmt.Fprintf(os.Stderr, "bench: Temporal %s, API %s, database %s\n", ts.Address, e.base, dbName)
-
-	apiIDs, rawIDs, rs, err := benchStarts(ctx, e, c)
-	if err != nil {
-		return fmt.Errorf("journey starts: %w", err)
-	}
-	add(rs...)
-	rs, err = benchMeetings(ctx, e, c, apiIDs[:min(c.meetings, len(apiIDs))], rawIDs[:c.meetings])
-	if err != nil {
-		return fmt.Errorf("meetings: %w", err)
-	}
-	add(rs...)
-	rs, err = benchImport(ctx, e, c, tmp)
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
-	add(rs...)
-	rs, err = benchStorm(ctx, e, c)
-	if err != nil {
-		return fmt.Errorf("open journeys and the reminder storm: %w", err)
-	}
-	add(rs...)
-	rs, err = benchReports(ctx, e, c)
-	if err != nil {
-		return fmt.Errorf("reports: %w", err)
-	}
-	add(rs...)
-
 	res := Result{
-		Date:    time.Now().UTC().Format(time.RFC3339),
 		Command: strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " ")),
 		Machine: machine(),
 		Params: map[string]int{"journeys": c.journeys, "meetings": c.meetings, "importRows": c.importRows,
 			"participants": c.participants, "eventsPerParticipant": c.eventsPer, "queries": c.queries, "concurrency": c.concurrency, "open": c.open, "workerPollers": c.pollers,
 			"queryBudgetSeconds": int(c.queryBudget.Seconds())},
 		TemporalDB: c.temporalDB,
-		Rows:       rows,
-		Seconds:    time.Since(started).Seconds(),
+		Rows:       []Row{},
+	}
+	// The JSON is written after every section, marked incomplete until the end: a run
+	// that fails late (or is stopped) keeps the rows it measured.
+	save := func(complete bool) error {
+		res.Date, res.Seconds, res.Complete = time.Now().UTC().Format(time.RFC3339), time.Since(started).Seconds(), complete
+		return writeJSON(c.out, res)
+	}
+	add := func(rs ...Row) error {
+		for _, r := range rs {
+			res.Rows = append(res.Rows, r)
+			fmt.Fprintf(os.Stderr, "  %s · %s: %s\n", r.What, r.Measure, r.valueText())
+		}
+		return save(false)
+	}
+	fmt.Fprintf(os.Stderr, "bench: Temporal %s, API %s, database %s\n", ts.Address, e.base, dbName)
+
+	var apiIDs, rawIDs []string
+	if c.sections["starts"] {
+		ids1, ids2, rs, err := benchStarts(ctx, e, c)
+		if err != nil {
+			return fmt.Errorf("journey starts: %w", err)
+		}
+		apiIDs, rawIDs = ids1, ids2
+		if err := add(rs...); err != nil {
+			return err
+		}
+	}
+	type section struct {
+		name string
+		run  func() ([]Row, error)
+		what string
+	}
+	for _, sec := range []section{
+		{"meetings", func() ([]Row, error) {
+			return benchMeetings(ctx, e, c, apiIDs[:min(c.meetings, len(apiIDs))], rawIDs[:min(c.meetings, len(rawIDs))])
+		}, "meetings"},
+		{"import", func() ([]Row, error) { return benchImport(ctx, e, c, tmp) }, "import"},
+		{"storm", func() ([]Row, error) { return benchStorm(ctx, e, c) }, "open journeys and the reminder storm"},
+		{"reports", func() ([]Row, error) { return benchReports(ctx, e, c) }, "reports"},
+	} {
+		if !c.sections[sec.name] {
+			continue
+		}
+		rs, err := sec.run()
+		if err != nil {
+			return fmt.Errorf("%s: %w", sec.what, err)
+		}
+		if err := add(rs...); err != nil {
+			return err
+		}
+	}
+	if err := save(true); err != nil {
+		return err
 	}
 	printTable(os.Stdout, res)
-	return writeJSON(c.out, res)
+	return nil
 }
 
 // maxErr is how many of n requests may fail before a row stops: none in the small

@@ -70,6 +70,9 @@ var exitReasons = []string{"employment_regular", "employment_subsidised", "emplo
 func seedParticipant(r *rand.Rand, now time.Time, i int) (early, final activities.JourneySnapshot) {
 	loc := now.Location()
 	referred := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, loc).AddDate(0, 0, -r.IntN(365))
+	if referred.After(now) { // today at 9 when the seed runs before 9: yesterday instead
+		referred = referred.AddDate(0, 0, -1)
+	}
 	d := func(id, kind string, due time.Time, met *time.Time, closed bool) activities.DeadlineSnapshot {
 		ds := activities.DeadlineSnapshot{ID: id, Kind: kind, DueDate: due.Format(time.DateOnly), DueAt: due, Status: "open", MetAt: met}
 		switch {

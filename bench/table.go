@@ -22,6 +22,8 @@ type Result struct {
 	TemporalDB string  `json:"temporalDb"`
 	Rows       []Row   `json:"rows"`
 	Seconds    float64 `json:"seconds"` // the whole run
+	// Complete is false in the file written after each section, until the run ends.
+	Complete bool `json:"complete"`
 }
 
 // Machine is where it ran.
