@@ -1044,3 +1044,33 @@ func TestEveryValidationRuleIsInTheCatalogues(t *testing.T) {
 		t.Errorf("English: %q", got)
 	}
 }
+
+// My day shows a page of the overdue list (the 500 most overdue); when the API says
+// there is more, the count says so rather than pass for the whole list.
+func TestMyDayShowsWhenTheOverdueListGoesOn(t *testing.T) {
+	for _, tc := range []struct {
+		next, want string
+	}{{"", ">2</span>"}, {"opaque-cursor", ">2+</span>"}} {
+		body := map[string]any{"deadlines": []store.OverdueRow{
+			{ParticipantID: "p-1", Unit: "A", GuideID: "anna", DeadlineID: "plan", Kind: "plan", DueDate: "2026-06-01"},
+			{ParticipantID: "p-2", Unit: "A", GuideID: "anna", DeadlineID: "plan", Kind: "plan", DueDate: "2026-06-02"},
+		}}
+		if tc.next != "" {
+			body["next"] = tc.next
+		}
+		stub := &mgrStub{routes: map[string]http.HandlerFunc{
+			"GET /v1/participants": mgrJSON(map[string]any{"participants": []store.ParticipantRow{}}),
+			"GET /v1/overdue":      mgrJSON(body),
+		}}
+		rec := mgrDo(t, mgrSite(t, stub, mgrVerifier{}), "GET", "/", "anna:guide", nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("next %q: %d %s", tc.next, rec.Code, rec.Body)
+		}
+		if !strings.Contains(rec.Body.String(), `class="count"`+tc.want) {
+			t.Errorf("next %q: the overdue count is not %q:\n%s", tc.next, tc.want, rec.Body)
+		}
+		if c := stub.called("GET /v1/overdue"); len(c) != 1 || !strings.Contains(c[0], "limit=500") {
+			t.Errorf("next %q: overdue calls %v, want one page of 500", tc.next, c)
+		}
+	}
+}
