@@ -2,18 +2,17 @@ package devserver
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/stegvis/stegvis/store/storetest"
 )
 
 // Both persistence choices keep a running workflow across a restart of the server:
@@ -24,7 +23,7 @@ func TestAWorkflowSurvivesARestartOnEitherStore(t *testing.T) {
 		t.Run(db, func(t *testing.T) {
 			o := Options{DataDir: t.TempDir(), IP: "127.0.0.1", Namespace: "default", Log: zerolog.Nop()}
 			if db == "postgres" {
-				o.PostgresURL = freshDatabase(t)
+				o.PostgresURL = storetest.TemporalURL(t)
 			}
 			var runID string
 			for start := range 2 {
@@ -94,35 +93,4 @@ func freePortT(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// freshDatabase names a database that does not exist yet and drops it (and its
-// visibility twin) after the test.
-func freshDatabase(t *testing.T) string {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("stegvis_devserver_%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Logf("drop %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, db := range []string{name, name + "_visibility"} {
-			if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
-				t.Logf("drop %s: %v", db, err)
-			}
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/enums/v1"
 
-	"github.com/stegvis/stegvis/store/storetest"
 	"github.com/stegvis/stegvis/workflows"
 )
 
@@ -351,34 +348,6 @@ func goBuildErr(ctx context.Context, out, tags, pkg string) (string, error) {
 		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(cmd.Args[1:], " "), err, b)
 	}
 	return out, nil
-}
-
-// freshTemporalDatabase names a database for the Temporal server that does not exist
-// yet; it and its _visibility twin are dropped when the test ends.
-func freshTemporalDatabase(t *testing.T) string {
-	base := storetest.BaseURL()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("stegvis_e2e_temporal_%d_%d", os.Getpid(), time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Logf("drop %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, db := range []string{name, name + "_visibility"} {
-			if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
-				t.Logf("drop %s: %v", db, err)
-			}
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // usedPorts keeps one test from picking a port twice.

@@ -195,7 +195,7 @@ func newCluster(t *testing.T) *cluster {
 	// Databases: stegvis's own, and Temporal's pair, all dropped at the end (after
 	// every process is gone).
 	dbURL := storetest.URL(t)
-	temporalURL := freshTemporalDatabase(t)
+	temporalURL := storetest.TemporalURL(t)
 
 	// Tokens from an issuer whose keys the test serves, as an identity provider would.
 	var iss *auth.DevIssuer

@@ -39,6 +39,24 @@ func URL(t testing.TB) string {
 	return u.String()
 }
 
+// TemporalURL returns the URL of a fresh database name (not created yet) for an embedded
+// Temporal server on PostgreSQL (devserver creates it and its _visibility twin with
+// Temporal's schema tool); both are dropped when the test ends.
+func TemporalURL(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("stegvis_temporal_test_%d_%d", os.Getpid(), time.Now().UnixNano())
+	u, err := url.Parse(BaseURL())
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		drop(t, name)
+		drop(t, name+"_visibility")
+	})
+	return u.String()
+}
+
 // New returns a migrated store on a fresh database.
 func New(t testing.TB) (*store.Store, string) {
 	t.Helper()
