@@ -173,9 +173,16 @@ func TestEscalationsGoOutByEmailAndSignedWebhookAtOnce(t *testing.T) {
 			t.Errorf("a reminder went out at once: %+v", h)
 		}
 	}
+	// The activity records the delivery after the webhook has answered: give it a moment.
 	var sent int
-	if err := env.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications WHERE participant_id = $1 AND webhook_sent_at IS NOT NULL`, p).Scan(&sent); err != nil || sent != 5 {
-		t.Fatalf("delivery recorded for %d notifications: %v", sent, err)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := env.store.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications WHERE participant_id = $1 AND webhook_sent_at IS NOT NULL`, p).Scan(&sent)
+		if err == nil && sent == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery recorded for %d notifications: %v", sent, err)
+		}
 	}
 }
 
