@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +36,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/protect"
@@ -453,30 +455,13 @@ func (c *cluster) rollWorkersToPatchedBuild() {
 // the patched workers replay them, they answer, and they never take the new path.
 func (c *cluster) oldJourneysStayOnTheOldPath(held map[string]int) {
 	t := c.t
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		problems []string
-		ids      = make(chan int)
-	)
-	for range 8 {
-		wg.Go(func() {
-			for i := range ids {
-				if p := c.meetingOnOldPath(participant(stormPrefix, i), i, held); p != "" {
-					mu.Lock()
-					problems = append(problems, p)
-					mu.Unlock()
-				}
-			}
-		})
-	}
+	var running []int
 	for i := loadParticipants + 1; i <= loadParticipants+50; i++ {
-		ids <- i
+		running = append(running, i)
 	}
-	close(ids)
-	wg.Wait()
-	if len(problems) > 0 {
-		slices.Sort(problems)
+	if problems := eightAtATime(running, func(i int) string {
+		return c.meetingOnOldPath(participant(stormPrefix, i), i, held)
+	}); len(problems) > 0 {
 		t.Fatalf("running journeys after the roll:\n%s", strings.Join(problems, "\n"))
 	}
 	c.logf("50 running journeys answered meeting Updates on the patched workers, on their old path")
@@ -691,30 +676,9 @@ func (c *cluster) checkReadModel(held map[string]int) {
 	// The meetings the load recorded, each once despite the retries: in the journey and
 	// in the read model's events. Read eight at a time: each read is a query, which the
 	// patched workers answer by replaying the journey.
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		problems []string
-		ids      = make(chan string)
-	)
-	for range 8 {
-		wg.Go(func() {
-			for id := range ids {
-				if p := c.checkMeetings(id, held[id]); p != "" {
-					mu.Lock()
-					problems = append(problems, p)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for id := range held {
-		ids <- id
-	}
-	close(ids)
-	wg.Wait()
-	if len(problems) > 0 {
-		slices.Sort(problems)
+	if problems := eightAtATime(slices.Collect(maps.Keys(held)), func(id string) string {
+		return c.checkMeetings(id, held[id])
+	}); len(problems) > 0 {
 		t.Fatalf("%d journeys disagree:\n%s", len(problems), strings.Join(problems, "\n"))
 	}
 	c.logf("read model agrees: %d participants, their plan deadlines at level 2, one event per notification; %d journeys' meetings counted once each",
@@ -987,3 +951,28 @@ func (v view) deadline(id string) *deadlineView {
 }
 
 func participant(prefix string, i int) string { return fmt.Sprintf("%s%04d", prefix, i) }
+
+// eightAtATime runs check on every item, eight at a time (each check is an Update or a
+// query that the workers answer by replaying a journey), and returns what the checks
+// found wrong (their non-empty answers), sorted.
+func eightAtATime[T any](items []T, check func(T) string) []string {
+	var (
+		g        errgroup.Group
+		mu       sync.Mutex
+		problems []string
+	)
+	g.SetLimit(8)
+	for _, item := range items {
+		g.Go(func() error {
+			if p := check(item); p != "" {
+				mu.Lock()
+				problems = append(problems, p)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // the checks report problems, never errors
+	slices.Sort(problems)
+	return problems
+}
