@@ -667,13 +667,14 @@ func TestBrowserSignsInAtTheIdentityProvider(t *testing.T) {
 	b.run("the provider's page", chromedp.WaitVisible(`#approve`, chromedp.ByQuery))
 	b.screenshot("provider")
 	b.navigation("sign in at the provider", chromedp.Click(`#approve`, chromedp.ByQuery))
-	// The page that was loaded may still send the person on (within a second).
+	// The page that was loaded may still send the person on (within a second); the
+	// callback's own page already shows the person signed in, so wait for the inbox too.
 	var where string
 	var signedIn bool
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		b.run("where", chromedp.Location(&where),
 			chromedp.Evaluate(`document.readyState === "complete" && document.querySelector('form[action="/logout"]') !== null`, &signedIn))
-		if signedIn {
+		if signedIn && where == site+"/inbox" {
 			break
 		}
 	}
