@@ -19,7 +19,7 @@ build: $(BIN) ## build bin/stegvis
 $(BIN): $(GO_FILES) go.mod go.sum $(shell find . -name '*.sql' -o -name '*.yaml' | grep -v '^./.data')
 	go build -o $(BIN) ./cmd/stegvis
 
-test: lint test-go fuzz-short bench-small deploy-check ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz, the small benchmark, the deploy files
+test: lint test-go fuzz-short bench-small deploy-check alerts-check ## everything CI runs: formatting, vet, staticcheck, workflowcheck, all tests, a short fuzz, the small benchmark, the deploy files, the alert rules
 
 # deploy/tools is a Go module of its own, so that helm, kubeconform and compose-go do not
 # move the versions of this module's dependencies. Its tests load deploy/compose with
@@ -31,6 +31,16 @@ test: lint test-go fuzz-short bench-small deploy-check ## everything CI runs: fo
 deploy-check: ## validate the Compose file and the Helm chart
 	cd deploy/tools && go tool -n helm >/dev/null && go tool -n kubeconform >/dev/null
 	cd deploy/tools && go test -count=1 -v ./...
+
+# The Prometheus alert rules: promtool (Debian's prometheus package; .ci/run installs it)
+# checks them and runs their unit tests, which say when each alert fires and when not.
+# metrics.TestDashboardAndRulesUseOnlyContractMetrics (in test-go) holds the rules and the
+# Grafana dashboard to the metric names stegvis defines.
+.PHONY: alerts-check
+alerts-check: ## check the Prometheus alert rules and run their unit tests with promtool
+	@command -v promtool >/dev/null || { echo "promtool is missing: apt-get install --no-install-recommends prometheus (Debian ships promtool in it), or run .ci/run"; exit 1; }
+	promtool check rules deploy/prometheus/stegvis-rules.yaml
+	cd deploy/prometheus && promtool test rules stegvis-rules.test.yaml
 
 # The browser tests (web/*browser_test.go) save screenshots of each step here, and of
 # the page a failing test was on. Without Chromium they skip, except when CI is set.

@@ -94,6 +94,18 @@ func (c *Worker) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "address of the worker's /metrics and /healthz; empty to disable")
 }
 
+// Metrics is how the processes work out the read model's business metrics.
+type Metrics struct {
+	// Refresh is how long /metrics serves the read-model counts (stegvis_journeys,
+	// stegvis_deadlines_*) before a scrape queries PostgreSQL again.
+	Refresh time.Duration
+}
+
+// Register adds the metrics flags.
+func (c *Metrics) Register(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Refresh, "metrics-refresh", 30*time.Second, "how long /metrics serves the read model's counts (stegvis_journeys, stegvis_deadlines_*) before it queries PostgreSQL again")
+}
+
 // Dev is the single-process laptop setup.
 type Dev struct {
 	DataDir      string

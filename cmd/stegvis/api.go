@@ -22,6 +22,7 @@ func apiCommand() *ffcli.Command {
 		hc   config.HTTP
 		pc   config.Programs
 		kc   config.Keys
+		mc   config.Metrics
 		ac   config.Auth
 	)
 	fs := newFlagSet("api")
@@ -32,6 +33,7 @@ func apiCommand() *ffcli.Command {
 	kc.Register(fs)
 	ac.Register(fs)
 	hc.Register(fs, ":8080")
+	mc.Register(fs)
 	hc.RegisterShutdownDelay(fs)
 	return &ffcli.Command{
 		Name:       "api",
@@ -61,7 +63,7 @@ func apiCommand() *ffcli.Command {
 				if err != nil {
 					return err
 				}
-				p, err := startClusterProcess(ctx, logc, db, tc, kc)
+				p, err := startClusterProcess(ctx, logc, db, tc, kc, mc)
 				if err != nil {
 					return err
 				}

@@ -53,7 +53,7 @@ type clusterProcess struct {
 	keys    *protect.Keyring
 }
 
-func startClusterProcess(ctx context.Context, logc config.Log, db config.Database, tc config.Temporal, kc config.Keys) (*clusterProcess, error) {
+func startClusterProcess(ctx context.Context, logc config.Log, db config.Database, tc config.Temporal, kc config.Keys, mc config.Metrics) (*clusterProcess, error) {
 	log, err := newLogger(logc)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func startClusterProcess(ctx context.Context, logc config.Log, db config.Databas
 	if err != nil {
 		return nil, err
 	}
-	reg := metrics.New()
+	reg := newMetrics(st, mc, log)
 	opts, err := temporalconn.Options(tc, log, reg.TemporalHandler())
 	if err != nil {
 		st.Close()
@@ -76,6 +76,14 @@ func startClusterProcess(ctx context.Context, logc config.Log, db config.Databas
 	// Every payload is encrypted before it reaches Temporal: plans and notes are free text.
 	opts.DataConverter = protect.DataConverter(keys)
 	return &clusterProcess{log: log, store: st, metrics: reg, client: opts, keys: keys}, nil
+}
+
+// newMetrics is a process's registry, with the read model's business metrics: api, worker
+// and dev each serve them on /metrics.
+func newMetrics(st *store.Store, mc config.Metrics, log zerolog.Logger) *metrics.Registry {
+	reg := metrics.New()
+	reg.RegisterReadModel(st, metrics.ReadModelOptions{Refresh: mc.Refresh, Log: &log})
+	return reg
 }
 
 func (p *clusterProcess) Close() {

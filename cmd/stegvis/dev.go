@@ -22,7 +22,6 @@ import (
 	"github.com/stegvis/stegvis/config"
 	"github.com/stegvis/stegvis/devserver"
 	"github.com/stegvis/stegvis/logging"
-	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/program"
 	"github.com/stegvis/stegvis/protect"
 	"github.com/stegvis/stegvis/web"
@@ -41,6 +40,7 @@ func devCommand(out *os.File) *ffcli.Command {
 		kc   config.Keys
 		ac   config.Auth
 		rc   config.Retention
+		mc   config.Metrics
 		// temporalOnly runs the embedded Temporal server alone, for separate stegvis
 		// api and worker processes: the production shape on one machine.
 		temporalOnly bool
@@ -55,6 +55,7 @@ func devCommand(out *os.File) *ffcli.Command {
 	kc.Register(fs)
 	ac.Register(fs)
 	rc.Register(fs)
+	mc.Register(fs)
 	fs.BoolVar(&temporalOnly, "temporal-only", false, "run only the embedded Temporal server (and its Web UI unless --ui-port 0) for separate stegvis api and worker processes: "+
 		"no worker, no API, no stegvis database")
 	return &ffcli.Command{
@@ -67,13 +68,13 @@ func devCommand(out *os.File) *ffcli.Command {
 			if temporalOnly {
 				return runTemporalOnly(ctx, out, logc, dc)
 			}
-			return runDev(ctx, out, logc, db, hc, dc, pc, dlv, kc, ac, rc)
+			return runDev(ctx, out, logc, db, hc, dc, pc, dlv, kc, ac, rc, mc)
 		},
 	}
 }
 
 func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Database, hc config.HTTP, dc config.Dev, pc config.Programs, dlv config.Delivery,
-	kc config.Keys, ac config.Auth, rc config.Retention) error {
+	kc config.Keys, ac config.Auth, rc config.Retention, mc config.Metrics) error {
 	log, err := newLogger(logc)
 	if err != nil {
 		return err
@@ -140,7 +141,8 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 	}
 	defer ts.Stop()
 
-	reg := metrics.New()
+	// One registry for the embedded worker and the API: dev's /metrics serves everything.
+	reg := newMetrics(st, mc, log)
 	defer reg.Close()
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort: ts.Address, Namespace: namespace,

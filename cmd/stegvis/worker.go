@@ -26,6 +26,7 @@ func workerCommand() *ffcli.Command {
 		dlv  config.Delivery
 		kc   config.Keys
 		rc   config.Retention
+		mc   config.Metrics
 	)
 	fs := newFlagSet("worker")
 	logc.Register(fs, logging.FormatJSON)
@@ -36,6 +37,7 @@ func workerCommand() *ffcli.Command {
 	wt.Register(fs)
 	kc.Register(fs)
 	rc.Register(fs)
+	mc.Register(fs)
 	fs.DurationVar(&hc.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests and tasks finish on shutdown")
 	return &ffcli.Command{
 		Name:       "worker",
@@ -52,7 +54,7 @@ func workerCommand() *ffcli.Command {
 			// SHUTDOWN_TIMEOUT (Temporal retries the rest elsewhere), then closes its
 			// metrics listener, the Temporal client and the database pool.
 			err := func() error {
-				p, err := startClusterProcess(ctx, logc, db, tc, kc)
+				p, err := startClusterProcess(ctx, logc, db, tc, kc, mc)
 				if err != nil {
 					return err
 				}

@@ -5,11 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 const chartDir = "../../helm/stegvis"
@@ -311,6 +314,39 @@ func checkChart(t *testing.T, name string, objs []Object) {
 	}
 	if !full && monitors != 0 {
 		t.Errorf("ServiceMonitors without serviceMonitor.enabled: %d", monitors)
+	}
+
+	// The alert rules beside the ServiceMonitors: the same groups and alerts as
+	// deploy/prometheus/stegvis-rules.yaml, which promtool checks.
+	rule := Find(objs, "PrometheusRule", release)
+	if !full && rule != nil {
+		t.Error("a PrometheusRule without serviceMonitor.enabled (the Prometheus Operator may not be there)")
+	}
+	if full {
+		if rule == nil {
+			t.Fatal("serviceMonitor.enabled and prometheusRule.enabled: no PrometheusRule")
+		}
+		b, err := os.ReadFile("../../prometheus/stegvis-rules.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Helm reads only files inside the chart: it carries a copy, byte for byte.
+		if c, err := os.ReadFile(filepath.Join(chartDir, "files", "stegvis-rules.yaml")); err != nil || string(c) != string(b) {
+			t.Errorf("deploy/helm/stegvis/files/stegvis-rules.yaml differs from deploy/prometheus/stegvis-rules.yaml (%v): "+
+				"cp deploy/prometheus/stegvis-rules.yaml deploy/helm/stegvis/files/", err)
+		}
+		var want struct {
+			Groups []any `json:"groups"`
+		}
+		if err := yaml.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got := rule.Get("spec.groups"); !reflect.DeepEqual(got, want.Groups) {
+			t.Errorf("the PrometheusRule's groups differ from deploy/prometheus/stegvis-rules.yaml:\n%v\nwant\n%v", got, want.Groups)
+		}
+		if l, _ := rule.Get("metadata.labels").(map[string]any)["release"].(string); l != "kube-prometheus-stack" {
+			t.Errorf("the PrometheusRule has release label %q, want serviceMonitor.labels' kube-prometheus-stack", l)
+		}
 	}
 }
 

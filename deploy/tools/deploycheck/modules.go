@@ -55,7 +55,7 @@ func (m Module) Dir() (string, error) {
 }
 
 // LoadSchemas makes the schemas of every Kubernetes kind and of the Prometheus
-// Operator's ServiceMonitor.
+// Operator's ServiceMonitor and PrometheusRule.
 func LoadSchemas() (*Schemas, error) {
 	k8s, err := Kubernetes.Dir()
 	if err != nil {
@@ -69,8 +69,10 @@ func LoadSchemas() (*Schemas, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.AddCRD(filepath.Join(po, "example", "prometheus-operator-crd", "monitoring.coreos.com_servicemonitors.yaml")); err != nil {
-		return nil, err
+	for _, crd := range []string{"monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"} {
+		if err := s.AddCRD(filepath.Join(po, "example", "prometheus-operator-crd", crd)); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

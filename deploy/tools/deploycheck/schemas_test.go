@@ -15,6 +15,7 @@ func TestKubeconformPath(t *testing.T) {
 		{"autoscaling/v2", "HorizontalPodAutoscaler", "v1.35.4-standalone-strict/horizontalpodautoscaler-autoscaling-v2.json"},
 		{"networking.k8s.io/v1", "Ingress", "v1.35.4-standalone-strict/ingress-networking-v1.json"},
 		{"monitoring.coreos.com/v1", "ServiceMonitor", "v1.35.4-standalone-strict/servicemonitor-monitoring-v1.json"},
+		{"monitoring.coreos.com/v1", "PrometheusRule", "v1.35.4-standalone-strict/prometheusrule-monitoring-v1.json"},
 	} {
 		if got := KubeconformPath("1.35.4", c.apiVersion, c.kind); got != filepath.FromSlash(c.want) {
 			t.Errorf("%s %s: %s, want %s", c.apiVersion, c.kind, got, c.want)
