@@ -263,7 +263,9 @@ func (c *Checker) run(ctx context.Context, record bool, progress func(string)) (
 	return rep, nil
 }
 
-func key(f Finding) store.FindingKey { return store.FindingKey{Kind: string(f.Kind), Subject: f.subject} }
+func key(f Finding) store.FindingKey {
+	return store.FindingKey{Kind: string(f.Kind), Subject: f.subject}
+}
 
 // notify writes each finding to an inbox, once per finding and first sighting.
 func (c *Checker) notify(ctx context.Context, found []Finding) (int, error) {

@@ -23,6 +23,7 @@ func apiCommand() *ffcli.Command {
 		pc   config.Programs
 		kc   config.Keys
 		ac   config.Auth
+		sc   config.SelfCheck
 	)
 	fs := newFlagSet("api")
 	logc.Register(fs, logging.FormatJSON)
@@ -31,6 +32,7 @@ func apiCommand() *ffcli.Command {
 	pc.Register(fs)
 	kc.Register(fs)
 	ac.Register(fs)
+	sc.RegisterGrace(fs)
 	hc.Register(fs, ":8080")
 	hc.RegisterShutdownDelay(fs)
 	return &ffcli.Command{
@@ -74,7 +76,8 @@ func apiCommand() *ffcli.Command {
 				}
 				defer c.Close()
 				h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
-					Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins()})
+					Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins(),
+					SelfCheck: newChecker(p.store, c, tc.Namespace, p.metrics, sc)})
 				if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie, OIDC: login}); err != nil {
 					return err
 				}

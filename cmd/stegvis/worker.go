@@ -26,6 +26,7 @@ func workerCommand() *ffcli.Command {
 		dlv  config.Delivery
 		kc   config.Keys
 		rc   config.Retention
+		sc   config.SelfCheck
 	)
 	fs := newFlagSet("worker")
 	logc.Register(fs, logging.FormatJSON)
@@ -36,6 +37,7 @@ func workerCommand() *ffcli.Command {
 	wt.Register(fs)
 	kc.Register(fs)
 	rc.Register(fs)
+	sc.Register(fs)
 	fs.DurationVar(&hc.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests and tasks finish on shutdown")
 	return &ffcli.Command{
 		Name:       "worker",
@@ -89,6 +91,9 @@ func workerCommand() *ffcli.Command {
 				}
 				acts := activitiesFor(st, dlv)
 				if err := withRetention(ctx, c, tc.Namespace, st, acts, rc); err != nil {
+					return err
+				}
+				if err := withSelfCheck(ctx, c, acts, newChecker(st, c, tc.Namespace, reg, sc), sc); err != nil {
 					return err
 				}
 				log.Info().Str("temporal", tc.Address).Str("namespace", tc.Namespace).Msg("worker polling")
