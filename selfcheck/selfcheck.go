@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -461,6 +462,7 @@ func (c *Checker) deadlines(ctx context.Context, now time.Time, journeys []store
 		open[r.ParticipantID] = append(open[r.ParticipantID], r)
 	}
 	results := make([]*Finding, len(journeys))
+	var done atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cmp.Or(c.Concurrency, DefaultConcurrency))
 	for i, j := range journeys {
@@ -477,9 +479,9 @@ func (c *Checker) deadlines(ctx context.Context, now time.Time, journeys []store
 			default:
 				results[i] = c.compare(now, j, open[j.ParticipantID], st)
 			}
-			if i%100 == 99 {
-				progress(fmt.Sprintf("compared %d of %d journeys", i+1, len(journeys)))
-			}
+			// After every journey: a few slow queries must not outlast the heartbeat
+			// timeout (the SDK sends at most one heartbeat per interval anyway).
+			progress(fmt.Sprintf("compared %d of %d journeys", done.Add(1), len(journeys)))
 			return nil
 		})
 	}
