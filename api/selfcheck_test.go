@@ -17,18 +17,25 @@ import (
 )
 
 // GET /v1/admin/self-check answers in the documented shape (call checks it against
-// openapi.yaml), names a journey whose unit the org chart lacks, and writes the read to
+// openapi.yaml), names a journey whose unit has been deactivated, and writes the read to
 // the audit log as a read of the participants it names. The whole check, kind by kind,
 // is tested in package selfcheck on a system of its own; this one is shared with the
 // other tests and never clean.
 func TestSelfCheckEndpointAnswersAndIsAudited(t *testing.T) {
 	id := participant("sc")
-	unit := "sc-nowhere-" + id
+	unit := "sc-closed-" + id
+	if r := call(t, "PUT", "/v1/units/"+unit, `{"name":"Enhet som läggs ned"}`); r.status != http.StatusOK {
+		t.Fatalf("unit: %d %s", r.status, r.body)
+	}
 	body := `{"participantId":"` + id + `","programId":"jobbgaranti","unit":"` + unit + `","referredAt":"` + time.Now().Format(time.RFC3339) + `"}`
 	if r := call(t, "POST", "/v1/participants", body); r.status != http.StatusCreated {
 		t.Fatalf("start: %d %s", r.status, r.body)
 	}
 	caughtUp(t, id)
+	// The unit closes while the journey runs.
+	if r := call(t, "DELETE", "/v1/units/"+unit, ""); r.status != http.StatusNoContent {
+		t.Fatalf("deactivate the unit: %d %s", r.status, r.body)
+	}
 	since := time.Now().Add(-time.Second)
 	r := call(t, "GET", "/v1/admin/self-check", "", as(t, "sc-admin", auth.Admin)...)
 	if r.status != http.StatusOK {
@@ -43,7 +50,7 @@ func TestSelfCheckEndpointAnswersAndIsAudited(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("no finding names %s: %s", id, r.body)
 	}
-	if f := rep.Findings[i]; f.Kind != selfcheck.UnitNotInOrgChart || f.Unit != unit || !strings.Contains(f.Problem, "does not have") {
+	if f := rep.Findings[i]; f.Kind != selfcheck.UnitNotInOrgChart || f.Unit != unit || !strings.Contains(f.Problem, "which is deactivated") {
 		t.Fatalf("finding %+v", f)
 	}
 	entries, err := env.store.AuditLog(context.Background(), store.AuditFilter{Actor: "sc-admin", ParticipantID: id, From: since, Limit: 10})
