@@ -121,6 +121,8 @@ type Activities struct {
 	// refuses to run without both.
 	Retention RetentionStore
 	Temporal  RetentionTemporal
+	// SelfCheck runs the daily self-check; RunSelfCheck refuses to run without it.
+	SelfCheck SelfChecker
 }
 
 // DeliverNotification sends a written notification out by the configured channels.

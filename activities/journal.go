@@ -26,6 +26,9 @@ type DeadlineSnapshot struct {
 	Status          string     `json:"status"` // open, met or closed; overdue is open with dueAt passed
 	MetAt           *time.Time `json:"metAt,omitempty"`
 	EscalationLevel int        `json:"escalationLevel"`
+	// NextNoticeAt is when the deadline's next notice not yet sent or skipped is
+	// planned; nil when none is left. The self-check compares it with the journey.
+	NextNoticeAt *time.Time `json:"nextNoticeAt,omitempty"`
 }
 
 // JourneySnapshot is the journey as the read model keeps it.
@@ -42,6 +45,9 @@ type JourneySnapshot struct {
 	ExitedAt       *time.Time         `json:"exitedAt,omitempty"`
 	ExitReason     string             `json:"exitReason,omitempty"`
 	Deadlines      []DeadlineSnapshot `json:"deadlines"`
+	// NextNotices says that the deadlines carry NextNoticeAt: false in snapshots
+	// written before it existed, whose nil means "unknown", not "none left".
+	NextNotices bool `json:"nextNotices,omitempty"`
 }
 
 // JourneyEvents is a batch of a journey's events with the journey as it is after them.

@@ -120,6 +120,7 @@ func TestEveryRoleOnEveryEndpoint(t *testing.T) {
 		{"DELETE", "/v1/staff/no-such-person", "", []string{"admin"}},
 		{"POST", "/v1/staff/import", "", []string{"admin"}},
 		{"GET", "/v1/audit", "", []string{"admin"}},
+		{"GET", "/v1/admin/self-check", "", []string{"admin"}},
 		{"POST", "/codec/decode", `{"payloads":[]}`, []string{"admin"}},
 		{"POST", "/codec/encode", `{"payloads":[]}`, []string{"admin"}},
 		// Journeys.
@@ -138,9 +139,9 @@ func TestEveryRoleOnEveryEndpoint(t *testing.T) {
 		{"GET", "/v1/reports/caseload?unit=" + o.u2, "", []string{"managerU2", "system"}},
 		{"GET", "/v1/reports/overdue-by-guide", "", []string{"leadA", "leadB", "managerU", "managerU2", "system"}},
 		{"GET", "/v1/reports/overdue-by-guide?unit=" + o.u2, "", []string{"managerU2", "system"}},
-		{"GET", "/v1/notifications", "", []string{"guideA", "guideB", "leadA", "leadB", "managerU", "managerU2", "caseWorker", "caseWorker2", "strangerLead"}},
+		{"GET", "/v1/notifications", "", []string{"guideA", "guideB", "leadA", "leadB", "managerU", "managerU2", "caseWorker", "caseWorker2", "admin", "strangerLead"}},
 		{"GET", "/v1/notifications?recipient=" + o.gA, "", []string{"guideA"}},
-		{"POST", "/v1/notifications/999999999/read", "", []string{"guideA", "guideB", "leadA", "leadB", "managerU", "managerU2", "caseWorker", "caseWorker2", "strangerLead"}},
+		{"POST", "/v1/notifications/999999999/read", "", []string{"guideA", "guideB", "leadA", "leadB", "managerU", "managerU2", "caseWorker", "caseWorker2", "admin", "strangerLead"}},
 		// One participant: ownership.
 		{"GET", p(o.pA, ""), "", []string{"guideA", "leadA", "managerU", "caseWorker", "system"}},
 		{"GET", p(o.pB, ""), "", []string{"guideB", "leadB", "managerU", "system"}},

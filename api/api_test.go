@@ -34,6 +34,7 @@ import (
 	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/program"
 	"github.com/stegvis/stegvis/protect"
+	"github.com/stegvis/stegvis/selfcheck"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/store/storetest"
 	"github.com/stegvis/stegvis/worker"
@@ -150,8 +151,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "search attributes:", err)
 		return 1
 	}
+	checker := &selfcheck.Checker{Store: st, Temporal: c, Namespace: env.temporal.GetDefaultNamespace(), Metrics: reg.NewSelfCheck(selfcheck.KindNames())}
 	env.deps = api.Deps{Temporal: c, DB: st, Log: log, Metrics: reg, Namespace: env.temporal.GetDefaultNamespace(),
-		Auth: env.issuer.Verifier(), Keys: env.keys, RateLimit: 1000, RateBurst: 1000}
+		Auth: env.issuer.Verifier(), Keys: env.keys, RateLimit: 1000, RateBurst: 1000, SelfCheck: checker}
 	env.http = httptest.NewServer(api.NewRouter(env.deps))
 	defer env.http.Close()
 

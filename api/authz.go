@@ -27,7 +27,7 @@ const (
 
 // Role sets, by what an endpoint does.
 var (
-	inboxRoles     = []auth.Role{auth.Guide, auth.TeamLead, auth.UnitManager, auth.CaseWorker}
+	inboxRoles     = []auth.Role{auth.Guide, auth.TeamLead, auth.UnitManager, auth.CaseWorker, auth.Admin}
 	readers        = []auth.Role{auth.Guide, auth.TeamLead, auth.UnitManager, auth.CaseWorker, auth.System}
 	recorders      = []auth.Role{auth.Guide, auth.TeamLead, auth.UnitManager, auth.System}
 	attendance     = []auth.Role{auth.Guide, auth.TeamLead, auth.UnitManager, auth.CaseWorker, auth.System}

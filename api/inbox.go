@@ -1,13 +1,16 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/store"
 )
 
@@ -25,10 +28,28 @@ func (s *server) inbox(c *gin.Context) {
 		fail(c, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("status must be unread or all, not %q", status))
 		return
 	}
-	items, err := s.db.Inbox(c.Request.Context(), recipient, status == "unread", 200)
+	const limit = 200
+	items, err := s.db.Inbox(c.Request.Context(), recipient, status == "unread", limit)
 	if err != nil {
 		s.readModelFailed(c, err)
 		return
+	}
+	if principal(c).Has(auth.Admin) {
+		// Admins are not in the org chart: the self-check's findings that belong to no
+		// unit (or to a unit without a manager) are in one inbox they share.
+		shared, err := s.db.RoleInbox(c.Request.Context(), string(auth.Admin), status == "unread", limit)
+		if err != nil {
+			s.readModelFailed(c, err)
+			return
+		}
+		items = append(items, shared...)
+		slices.SortStableFunc(items, func(a, b store.InboxItem) int {
+			return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.Number, a.Number))
+		})
+		items = items[:min(len(items), limit)]
+	}
+	if items == nil {
+		items = []store.InboxItem{}
 	}
 	c.JSON(http.StatusOK, gin.H{"notifications": items})
 }
@@ -65,6 +86,9 @@ func (s *server) markRead(c *gin.Context) {
 		return
 	}
 	item, err := s.db.MarkRead(c.Request.Context(), n, req.Recipient)
+	if errors.Is(err, store.ErrNotFound) && principal(c).Has(auth.Admin) {
+		item, err = s.db.MarkReadForRole(c.Request.Context(), n, string(auth.Admin))
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		fail(c, http.StatusNotFound, CodeNotFound, fmt.Sprintf("%s has no notification %d", req.Recipient, n))
 		return

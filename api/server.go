@@ -21,6 +21,7 @@ import (
 	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/program"
 	"github.com/stegvis/stegvis/protect"
+	"github.com/stegvis/stegvis/selfcheck"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -53,6 +54,8 @@ type Database interface {
 	SetStaffActive(ctx context.Context, id string, active bool) error
 	Inbox(ctx context.Context, recipient string, unreadOnly bool, limit int) ([]store.InboxItem, error)
 	MarkRead(ctx context.Context, number int64, recipient string) (store.InboxItem, error)
+	RoleInbox(ctx context.Context, role string, unreadOnly bool, limit int) ([]store.InboxItem, error)
+	MarkReadForRole(ctx context.Context, number int64, role string) (store.InboxItem, error)
 	PlanTimeliness(ctx context.Context, now time.Time, p store.Period) ([]store.TimelinessRow, error)
 	FollowUpTimeliness(ctx context.Context, now time.Time, p store.Period) ([]store.TimelinessRow, error)
 	StepAttainment(ctx context.Context, now time.Time, p store.Period) ([]store.StepRow, error)
@@ -84,6 +87,8 @@ type Deps struct {
 	RateBurst int
 	// CodecOrigins may call the codec endpoint from a browser (the Temporal UI's URL).
 	CodecOrigins []string
+	// SelfCheck serves GET /v1/admin/self-check; without it the endpoint answers 503.
+	SelfCheck *selfcheck.Checker
 }
 
 type server struct {
@@ -98,6 +103,7 @@ type server struct {
 	verifier  auth.Verifier
 	keys      *protect.Keyring
 	limits    *limiter
+	checker   *selfcheck.Checker
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -105,7 +111,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // NewRouter returns the API's handler.
 func NewRouter(d Deps) *gin.Engine {
 	s := &server{tc: d.Temporal, db: d.DB, programs: d.Programs, now: d.Now, namespace: d.Namespace,
-		verifier: d.Auth, keys: d.Keys, limits: newLimiter(d.RateLimit, max(d.RateBurst, 1))}
+		verifier: d.Auth, keys: d.Keys, limits: newLimiter(d.RateLimit, max(d.RateBurst, 1)), checker: d.SelfCheck}
 	if s.verifier == nil {
 		panic("api: Deps.Auth is required; the API never runs without authentication")
 	}
@@ -164,6 +170,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/notifications", s.allow(inboxRoles...), s.inbox)
 	v1.POST("/notifications/:number/read", s.allow(inboxRoles...), s.markRead)
 	v1.GET("/audit", s.allow(admins...), s.auditLog)
+	v1.GET("/admin/self-check", s.allow(admins...), s.selfCheck)
 	v1.GET("/participants/:id", s.forParticipant(readers...), s.getJourney)
 	v1.POST("/participants/:id/plan", s.forParticipant(recorders...), s.recordPlan)
 	v1.POST("/participants/:id/guide", s.forParticipant(recorders...), s.assignGuide)

@@ -257,3 +257,33 @@ type WorkerTuning struct {
 func (c *WorkerTuning) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxPollers, "worker-pollers", 16, "most pollers per task type (workflow, activity); they scale with the backlog from 1 up to this; 0 keeps the SDK's fixed 2")
 }
+
+// SelfCheck is the daily self-check, which proves every journey alive (issue 13).
+type SelfCheck struct {
+	Time  string
+	Grace time.Duration
+}
+
+// Register adds the self-check's flags of a process that schedules it: its time and
+// its grace period.
+func (c *SelfCheck) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Time, "self-check-time", "06:30", "local time (Europe/Stockholm) of the daily self-check, whose findings reach the unit managers' inboxes before the 08:00 notices; empty runs none")
+	c.RegisterGrace(fs)
+}
+
+// RegisterGrace adds only the grace period, for a process that runs the check on demand.
+func (c *SelfCheck) RegisterGrace(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Grace, "self-check-grace", 10*time.Minute, "how young a journey may be and not be held against the read model by the self-check (Temporal's list of running workflows lags)")
+}
+
+// Clock parses Time; ok is false when the daily self-check is off.
+func (c SelfCheck) Clock() (hour, minute int, ok bool, err error) {
+	if c.Time == "" {
+		return 0, 0, false, nil
+	}
+	t, err := time.Parse("15:04", c.Time)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("SELF_CHECK_TIME %q: write a time of day as HH:MM, for example 06:30", c.Time)
+	}
+	return t.Hour(), t.Minute(), true, nil
+}

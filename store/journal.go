@@ -87,10 +87,10 @@ func applySnapshot(ctx context.Context, tx pgx.Tx, participantID, journeyID stri
 		if err != nil {
 			return fmt.Errorf("deadline %s: due date %q: %w", d.ID, d.DueDate, err)
 		}
-		rows = append(rows, []any{participantID, d.ID, d.Kind, due, d.DueAt, d.Status, d.MetAt, d.EscalationLevel})
+		rows = append(rows, []any{participantID, d.ID, d.Kind, due, d.DueAt, d.Status, d.MetAt, d.EscalationLevel, d.NextNoticeAt, s.NextNotices})
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"deadlines"},
-		[]string{"participant_id", "deadline_id", "kind", "due_date", "due_at", "status", "met_at", "escalation_level"},
+		[]string{"participant_id", "deadline_id", "kind", "due_date", "due_at", "status", "met_at", "escalation_level", "next_notice_at", "next_notice_known"},
 		pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("project deadlines: %w", err)

@@ -66,14 +66,17 @@ type InboxItem struct {
 	DueAt         time.Time  `json:"dueAt"`
 	CreatedAt     time.Time  `json:"createdAt"`
 	ReadAt        *time.Time `json:"readAt,omitempty"`
+	// Message says what is wrong and what to do, for a self-check finding (kind
+	// self_check, deadlineId its finding kind); other notices have none.
+	Message string `json:"message,omitempty"`
 }
 
-const inboxColumns = `number, participant_id, unit, deadline_id, kind, level, recipient_role, recipient_id, due_at, created_at, read_at`
+const inboxColumns = `number, participant_id, unit, deadline_id, kind, level, recipient_role, coalesce(recipient_id, ''), due_at, created_at, read_at, coalesce(message, '')`
 
 func scanInbox(r pgx.CollectableRow) (InboxItem, error) {
 	var it InboxItem
 	return it, r.Scan(&it.Number, &it.ParticipantID, &it.Unit, &it.DeadlineID, &it.Kind, &it.Level, &it.RecipientRole,
-		&it.RecipientID, &it.DueAt, &it.CreatedAt, &it.ReadAt)
+		&it.RecipientID, &it.DueAt, &it.CreatedAt, &it.ReadAt, &it.Message)
 }
 
 // Inbox lists a person's notifications, newest first.
@@ -85,6 +88,37 @@ func (s *Store) Inbox(ctx context.Context, recipient string, unreadOnly bool, li
 		return nil, fmt.Errorf("read inbox: %w", err)
 	}
 	return pgx.CollectRows(rows, scanInbox)
+}
+
+// RoleInbox lists, newest first, the notifications addressed to whoever holds a role
+// rather than to a person: the self-check's findings for the admins, who are not in
+// the org chart. Any admin reads and marks them.
+func (s *Store) RoleInbox(ctx context.Context, role string, unreadOnly bool, limit int) ([]InboxItem, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+inboxColumns+`
+		FROM notifications WHERE recipient_role = $1 AND recipient_id IS NULL AND kind = 'self_check' AND (NOT $2 OR read_at IS NULL)
+		ORDER BY created_at DESC, number DESC LIMIT $3`, role, unreadOnly, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the %s inbox: %w", role, err)
+	}
+	return pgx.CollectRows(rows, scanInbox)
+}
+
+// MarkReadForRole marks a notification of a role's inbox (RoleInbox) as read.
+// ErrNotFound when the role's inbox has no such notification.
+func (s *Store) MarkReadForRole(ctx context.Context, number int64, role string) (InboxItem, error) {
+	rows, err := s.Pool.Query(ctx, `UPDATE notifications SET read_at = coalesce(read_at, now())
+		WHERE number = $1 AND recipient_role = $2 AND recipient_id IS NULL AND kind = 'self_check' RETURNING `+inboxColumns, number, role)
+	if err != nil {
+		return InboxItem{}, fmt.Errorf("mark read: %w", err)
+	}
+	it, err := pgx.CollectExactlyOneRow(rows, scanInbox)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return InboxItem{}, ErrNotFound
+	}
+	if err != nil {
+		return InboxItem{}, fmt.Errorf("mark read: %w", err)
+	}
+	return it, nil
 }
 
 // MarkRead marks a notification as read by its recipient; reading it again keeps the

@@ -17,7 +17,7 @@ func (s *site) inbox(c *gin.Context) {
 	if c.Query("unread") == "1" {
 		status = "unread"
 	}
-	if !who(c).Has("guide", "team_lead", "unit_manager", "case_worker") {
+	if !who(c).Has("guide", "team_lead", "unit_manager", "case_worker", "admin") {
 		s.render(c, http.StatusOK, "inbox", page{Title: s.i18n.text(s.i18n.language(c), "Inbox"), Data: out.Notifications})
 		return
 	}

@@ -27,6 +27,8 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterActivityWithOptions(activities.ScheduleDeadline, activity.RegisterOptions{Name: activities.ScheduleDeadlineName})
 	r.RegisterWorkflowWithOptions(workflows.RetentionWorkflow, workflow.RegisterOptions{Name: workflows.RetentionWorkflowType})
 	r.RegisterActivityWithOptions(acts.EraseExpired, activity.RegisterOptions{Name: activities.EraseExpiredName})
+	r.RegisterWorkflowWithOptions(workflows.SelfCheckWorkflow, workflow.RegisterOptions{Name: workflows.SelfCheckWorkflowType})
+	r.RegisterActivityWithOptions(acts.RunSelfCheck, activity.RegisterOptions{Name: activities.RunSelfCheckName})
 }
 
 // Run polls the journey task queue until ctx ends, then stops: it stops polling (the

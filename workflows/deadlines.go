@@ -198,13 +198,34 @@ func (j *journey) flush(ctx workflow.Context) error {
 	return nil
 }
 
+// NextNoticeAt is when the deadline's first notice not yet handled (sent or skipped)
+// is planned, or nil when every notice is handled or the deadline is met or closed. A
+// pause leaves it as it is: the journey holds the notice until the resume shifts it.
+// The read model keeps it, and the self-check compares the two.
+//
+// The snapshot carries it without a workflow.GetVersion guard: it only adds a field to
+// an activity's input, which replay does not compare, so the commands stay the same.
+func (d *Deadline) NextNoticeAt() *time.Time {
+	if !d.isOpen() {
+		return nil
+	}
+	for k := range d.Notices {
+		if !d.handled(k) {
+			at := d.Notices[k].At
+			return &at
+		}
+	}
+	return nil
+}
+
 // snapshot is the journey as the read model keeps it.
 func (j *journey) snapshot() activities.JourneySnapshot {
 	s := activities.JourneySnapshot{
 		Unit: j.state.Unit, ProgramID: j.state.Program.ID, ProgramVersion: j.state.Program.Version,
 		GuideID: j.state.GuideID, Phase: string(j.state.Phase), Step: j.state.Step, ReferredAt: j.state.ReferredAt,
-		Priority:  j.state.Start.EffectivePriority(),
-		Deadlines: make([]activities.DeadlineSnapshot, 0, len(j.state.Deadlines)),
+		Priority:    j.state.Start.EffectivePriority(),
+		Deadlines:   make([]activities.DeadlineSnapshot, 0, len(j.state.Deadlines)),
+		NextNotices: true,
 	}
 	if j.state.Plan != nil {
 		signed := j.state.Plan.SignedAt
@@ -225,7 +246,7 @@ func (j *journey) snapshot() activities.JourneySnapshot {
 		}
 		s.Deadlines = append(s.Deadlines, activities.DeadlineSnapshot{
 			ID: d.ID, Kind: string(d.Kind), DueDate: d.DueDate, DueAt: d.DueAt, Status: status, MetAt: d.MetAt,
-			EscalationLevel: d.escalationLevel(),
+			EscalationLevel: d.escalationLevel(), NextNoticeAt: d.NextNoticeAt(),
 		})
 	}
 	return s

@@ -46,6 +46,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Journey, workflow.RegisterOptions{Name: JourneyWorkflowType})
 			r.RegisterWorkflowWithOptions(RetentionWorkflow, workflow.RegisterOptions{Name: RetentionWorkflowType})
+			r.RegisterWorkflowWithOptions(SelfCheckWorkflow, workflow.RegisterOptions{Name: SelfCheckWorkflowType})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("the current workflow code cannot replay %s: %v\n"+
 					"Guard the change with workflow.GetVersion (see README, \"Changing workflow code\").", f, err)
@@ -67,6 +68,40 @@ func TestRecordHistories(t *testing.T) {
 	}
 	t.Run("journey", recordJourneyHistories)
 	t.Run("retention", recordRetentionHistories)
+	t.Run("self-check", recordSelfCheckHistories)
+}
+
+// fakeSelfCheck answers RunSelfCheck with a fixed summary.
+type fakeSelfCheck struct{ summary activities.SelfCheckSummary }
+
+func (f fakeSelfCheck) RunSelfCheck(context.Context) (activities.SelfCheckSummary, error) {
+	return f.summary, nil
+}
+
+// recordSelfCheckHistories records a self-check run that found two problems.
+func recordSelfCheckHistories(t *testing.T) {
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	f := fakeSelfCheck{summary: activities.SelfCheckSummary{Findings: 2, Notified: 2,
+		ByKind: map[string]int{"journey_without_workflow": 1, "delivery_failed": 1}}}
+	w := ts.NewWorker(TaskQueue, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(SelfCheckWorkflow, workflow.RegisterOptions{Name: SelfCheckWorkflowType})
+		r.RegisterActivityWithOptions(f.RunSelfCheck, activity.RegisterOptions{Name: activities.RunSelfCheckName})
+	})
+	defer w.Stop()
+	c := ts.GetDefaultClient()
+	ctx := context.Background()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: SelfCheckWorkflowID, TaskQueue: TaskQueue}, SelfCheckWorkflowType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res activities.SelfCheckSummary
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Findings != 2 || res.Notified != 2 || res.ByKind["delivery_failed"] != 1 {
+		t.Fatalf("self-check result %+v", res)
+	}
+	writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, "self-check-v1-two-findings.json"))
 }
 
 // recordRetentionHistories records a retention run that takes two batches.

@@ -24,6 +24,7 @@ func apiCommand() *ffcli.Command {
 		kc   config.Keys
 		mc   config.Metrics
 		ac   config.Auth
+		sc   config.SelfCheck
 	)
 	fs := newFlagSet("api")
 	logc.Register(fs, logging.FormatJSON)
@@ -32,6 +33,7 @@ func apiCommand() *ffcli.Command {
 	pc.Register(fs)
 	kc.Register(fs)
 	ac.Register(fs)
+	sc.RegisterGrace(fs)
 	hc.Register(fs, ":8080")
 	mc.Register(fs)
 	hc.RegisterShutdownDelay(fs)
@@ -76,7 +78,8 @@ func apiCommand() *ffcli.Command {
 				}
 				defer c.Close()
 				h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
-					Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins()})
+					Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins(),
+					SelfCheck: newChecker(p.store, c, tc.Namespace, p.metrics, sc)})
 				if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie, OIDC: login}); err != nil {
 					return err
 				}

@@ -21,6 +21,7 @@ import (
 	"github.com/stegvis/stegvis/logging"
 	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/protect"
+	"github.com/stegvis/stegvis/selfcheck"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/temporalconn"
 	"github.com/stegvis/stegvis/web"
@@ -196,4 +197,23 @@ func webLogin(ctx context.Context, ac config.Auth, publicURL string) (*web.OIDCL
 		return nil, fmt.Errorf("OIDC_AUDIENCE (%s) is not OIDC_CLIENT_ID (%s): the ID tokens of signing in are issued to the client id, so set OIDC_AUDIENCE to it", ac.OIDCAudience, ac.ClientID)
 	}
 	return web.NewOIDCLogin(ctx, ac.OIDCIssuer, ac.ClientID, ac.ClientSecret, publicURL)
+}
+
+// newChecker is the self-check of a process, reporting into its metrics registry.
+func newChecker(st *store.Store, c client.Client, namespace string, reg *metrics.Registry, sc config.SelfCheck) *selfcheck.Checker {
+	return &selfcheck.Checker{Store: st, Temporal: c, Namespace: namespace, Metrics: reg.NewSelfCheck(selfcheck.KindNames()), Grace: sc.Grace}
+}
+
+// withSelfCheck gives the activities the self-check and creates or updates its daily
+// schedule unless SELF_CHECK_TIME is empty.
+func withSelfCheck(ctx context.Context, c client.Client, acts *activities.Activities, checker *selfcheck.Checker, sc config.SelfCheck) error {
+	acts.SelfCheck = checker
+	hour, minute, ok, err := sc.Clock()
+	if err != nil || !ok {
+		return err
+	}
+	if err := workflows.EnsureSelfCheckSchedule(ctx, c, hour, minute); err != nil {
+		return fmt.Errorf("SELF_CHECK_TIME: %w", err)
+	}
+	return nil
 }

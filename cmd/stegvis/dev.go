@@ -41,6 +41,7 @@ func devCommand(out *os.File) *ffcli.Command {
 		ac   config.Auth
 		rc   config.Retention
 		mc   config.Metrics
+		sc   config.SelfCheck
 		// temporalOnly runs the embedded Temporal server alone, for separate stegvis
 		// api and worker processes: the production shape on one machine.
 		temporalOnly bool
@@ -56,6 +57,7 @@ func devCommand(out *os.File) *ffcli.Command {
 	ac.Register(fs)
 	rc.Register(fs)
 	mc.Register(fs)
+	sc.Register(fs)
 	fs.BoolVar(&temporalOnly, "temporal-only", false, "run only the embedded Temporal server (and its Web UI unless --ui-port 0) for separate stegvis api and worker processes: "+
 		"no worker, no API, no stegvis database")
 	return &ffcli.Command{
@@ -68,13 +70,13 @@ func devCommand(out *os.File) *ffcli.Command {
 			if temporalOnly {
 				return runTemporalOnly(ctx, out, logc, dc)
 			}
-			return runDev(ctx, out, logc, db, hc, dc, pc, dlv, kc, ac, rc, mc)
+			return runDev(ctx, out, logc, db, hc, dc, pc, dlv, kc, ac, rc, mc, sc)
 		},
 	}
 }
 
 func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Database, hc config.HTTP, dc config.Dev, pc config.Programs, dlv config.Delivery,
-	kc config.Keys, ac config.Auth, rc config.Retention, mc config.Metrics) error {
+	kc config.Keys, ac config.Auth, rc config.Retention, mc config.Metrics, sc config.SelfCheck) error {
 	log, err := newLogger(logc)
 	if err != nil {
 		return err
@@ -169,6 +171,11 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		ln.Close()
 		return err
 	}
+	checker := newChecker(st, c, namespace, reg, sc)
+	if err := withSelfCheck(ctx, c, acts, checker, sc); err != nil {
+		ln.Close()
+		return err
+	}
 	banner(out, base, ts, dc, ac.OIDCIssuer == "")
 	users, err := mintDevTokens(ctx, iss, dc.DataDir, out)
 	if err != nil {
@@ -186,7 +193,7 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 			origins = append(origins, "http://"+net.JoinHostPort(dc.TemporalIP, strconv.Itoa(dc.UIPort)))
 		}
 		h := api.NewRouter(api.Deps{Temporal: c, DB: st, Log: log, Metrics: reg, Programs: programs, Namespace: namespace,
-			Auth: v, Keys: keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: origins})
+			Auth: v, Keys: keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: origins, SelfCheck: checker})
 		// The pages offer the demo users only when dev is its own issuer.
 		wo := web.Options{API: h, Verify: v, OIDC: login}
 		if ac.OIDCIssuer == "" {

@@ -22,6 +22,14 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
+		// A subcommand with exit codes of its own (stegvis check).
+		var ec exitCode
+		if errors.As(err, &ec) {
+			if ec.err != nil {
+				fmt.Fprintf(os.Stderr, "stegvis: %v\n", ec.err)
+			}
+			os.Exit(ec.code)
+		}
 		// One line that says what is wrong and what to set.
 		fmt.Fprintf(os.Stderr, "stegvis: %v\n", err)
 		os.Exit(1)
@@ -79,7 +87,7 @@ func rootCommand(out *os.File) *ffcli.Command {
 			"SIGTERM or Ctrl+C stops gracefully (see SHUTDOWN_DELAY and SHUTDOWN_TIMEOUT);\n" +
 			"a second one stops at once.",
 		FlagSet:     fs,
-		Subcommands: []*ffcli.Command{apiCommand(), workerCommand(), migrateCommand(out), rebuildCommand(out), importCommand(out), rekeyCommand(out), devCommand(out)},
+		Subcommands: []*ffcli.Command{apiCommand(), workerCommand(), migrateCommand(out), rebuildCommand(out), importCommand(out), rekeyCommand(out), checkCommand(out), devCommand(out)},
 		Exec: func(context.Context, []string) error {
 			return flag.ErrHelp
 		},

@@ -27,6 +27,7 @@ func workerCommand() *ffcli.Command {
 		kc   config.Keys
 		rc   config.Retention
 		mc   config.Metrics
+		sc   config.SelfCheck
 	)
 	fs := newFlagSet("worker")
 	logc.Register(fs, logging.FormatJSON)
@@ -38,6 +39,7 @@ func workerCommand() *ffcli.Command {
 	kc.Register(fs)
 	rc.Register(fs)
 	mc.Register(fs)
+	sc.Register(fs)
 	fs.DurationVar(&hc.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests and tasks finish on shutdown")
 	return &ffcli.Command{
 		Name:       "worker",
@@ -91,6 +93,9 @@ func workerCommand() *ffcli.Command {
 				}
 				acts := activitiesFor(st, dlv)
 				if err := withRetention(ctx, c, tc.Namespace, st, acts, rc); err != nil {
+					return err
+				}
+				if err := withSelfCheck(ctx, c, acts, newChecker(st, c, tc.Namespace, reg, sc), sc); err != nil {
 					return err
 				}
 				log.Info().Str("temporal", tc.Address).Str("namespace", tc.Namespace).Msg("worker polling")
