@@ -38,7 +38,8 @@ func orgID(c *gin.Context, what string) (string, bool) {
 	id := c.Param("id")
 	if !textcheck.ValidID(id) {
 		rejected(c, "invalid_id")
-		fail(c, http.StatusBadRequest, CodeBadRequest, what+" id in the path "+textcheck.IDRule)
+		fail(c, http.StatusBadRequest, CodeBadRequest, what+" id in the path "+textcheck.IDRule,
+			workflows.FieldError{Field: "id", Message: textcheck.IDRule})
 		return "", false
 	}
 	return id, true
@@ -261,7 +262,8 @@ func (s *server) importStaff(c *gin.Context) {
 	}
 	if len(problems) > 0 {
 		rejected(c, reason)
-		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, fmt.Sprintf("%d problems; nothing was saved. Fix the lines named and send the file again", len(problems)), problems...)
+		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, fmt.Sprintf("%d problems (the first: %s %s); nothing was saved. Fix the lines named and send the file again",
+			len(problems), problems[0].Field, problems[0].Message), problems...)
 		return
 	}
 	if err := s.db.UpsertStaffBatch(c.Request.Context(), list); err != nil {
