@@ -239,7 +239,7 @@ func metricValue(t *testing.T, name, label string) float64 {
 // least one unit, at most ten, each an active unit of the org chart.
 func listedUnitsAreActive(t *testing.T, msg string) {
 	t.Helper()
-	m := regexp.MustCompile(`active units(?: include)?: ([^.…]+)`).FindStringSubmatch(msg)
+	m := regexp.MustCompile(`active units(?:: | include )([^.…]+)`).FindStringSubmatch(msg)
 	if m == nil {
 		t.Fatalf("no units offered: %s", msg)
 	}

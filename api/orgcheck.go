@@ -43,7 +43,7 @@ func (s *server) checkUnit(ctx context.Context, field, unit string) (*workflows.
 		what = "is a deactivated unit"
 	}
 	return orgProblem(field, fmt.Sprintf("%q %s", unit, what), "active units", active,
-		"add it with PUT /v1/units/{id}"), nil
+		"add it with PUT /v1/units/{id}", "GET /v1/units"), nil
 }
 
 // checkGuide returns what is wrong with guide as the guide of a journey of unit, or nil.
@@ -71,7 +71,7 @@ func (s *server) checkGuide(ctx context.Context, field, guide, unit string) (*wo
 		return nil, err
 	}
 	return orgProblem(field, fmt.Sprintf("%q %s", guide, what), "active guides of "+unit, guides,
-		"add them with PUT /v1/staff/{id} with role guide and unitId "+unit), nil
+		"add them with PUT /v1/staff/{id} with role guide and unitId "+unit, "GET /v1/staff?unit="+unit), nil
 }
 
 // checkCaseWorker returns what is wrong with id as a participant's case worker, or nil.
@@ -96,17 +96,17 @@ func (s *server) checkCaseWorker(ctx context.Context, field, id, unit string) (*
 		return nil, err
 	}
 	return orgProblem(field, fmt.Sprintf("%q %s", id, what), "active case workers of "+unit, list,
-		"add them with PUT /v1/staff/{id} with role case_worker"), nil
+		"add them with PUT /v1/staff/{id} with role case_worker", "GET /v1/staff?unit="+unit), nil
 }
 
 // orgProblem says what is wrong and what exists instead (at most maxListed ids).
-func orgProblem(field, what, listName string, ids []string, howToAdd string) *workflows.FieldError {
+func orgProblem(field, what, listName string, ids []string, howToAdd, listAll string) *workflows.FieldError {
 	var msg string
 	switch {
 	case len(ids) == 0:
 		msg = fmt.Sprintf("%s; there are no %s: %s", what, listName, howToAdd)
 	case len(ids) > maxListed:
-		msg = fmt.Sprintf("%s; %s include %s, … (GET /v1/staff or /v1/units lists all)", what, listName, strings.Join(ids[:maxListed], ", "))
+		msg = fmt.Sprintf("%s; %s include %s, … (%s lists them all)", what, listName, strings.Join(ids[:maxListed], ", "), listAll)
 	default:
 		msg = fmt.Sprintf("%s; %s: %s", what, listName, strings.Join(ids, ", "))
 	}

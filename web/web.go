@@ -197,6 +197,16 @@ func (f *apiFailure) Fields(cat *catalogue, lang string) map[string]string {
 	m := map[string]string{}
 	for _, fe := range f.body.Error.Fields {
 		m[fe.Field] = fe.Message
+		// A JSON path (subGoals[1], weeklySchedule[0].day) is shown at its form field.
+		if i := strings.IndexByte(fe.Field, '['); i > 0 {
+			field := fe.Field[:i]
+			if j := strings.LastIndexByte(fe.Field, '.'); j > i {
+				field = fe.Field[j+1:]
+			}
+			if _, ok := m[field]; !ok {
+				m[field] = fe.Message
+			}
+		}
 		if fe.Rule == "" {
 			continue
 		}
