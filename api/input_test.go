@@ -296,7 +296,7 @@ func TestTheOrgChartIsTheAuthorityForEveryIdAJourneyNames(t *testing.T) {
 	refused(t, call(t, "POST", p+"/guide", `{"guideId":"ghost-nobody"}`), http.StatusUnprocessableEntity, api.CodeValidationFailed, "guideId",
 		`\"ghost-nobody\" is not in the org chart`, "g-karim")
 	refused(t, call(t, "POST", p+"/guide", `{"guideId":"g-vux"}`), http.StatusUnprocessableEntity, api.CodeValidationFailed, "guideId",
-		"guide of unit vuxenutbildning, not of arbetsmarknad; transfer the journey first")
+		"guide of unit vuxenutbildning, not of arbetsmarknad (to hand over across units, transfer the journey first); active guides of arbetsmarknad: g-anna, g-bo, g-cecilia, g-karim")
 	e := refused(t, call(t, "POST", p+"/transfer", `{"toUnit":"no-such-unit"}`), http.StatusUnprocessableEntity, api.CodeValidationFailed, "toUnit",
 		"is not a unit in the org chart; active units")
 	listedUnitsAreActive(t, e.Message)

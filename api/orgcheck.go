@@ -64,7 +64,7 @@ func (s *server) checkGuide(ctx context.Context, field, guide, unit string) (*wo
 	case g.Role != "guide":
 		what = "is a " + strings.ReplaceAll(g.Role, "_", " ") + ", not a guide"
 	default:
-		what = "is a guide of unit " + g.UnitID + ", not of " + unit + "; transfer the journey first, or choose a guide of " + unit
+		what = "is a guide of unit " + g.UnitID + ", not of " + unit + " (to hand over across units, transfer the journey first)"
 	}
 	guides, err := s.db.ActiveStaffIDs(ctx, unit, "guide", maxListed+1)
 	if err != nil {
