@@ -200,6 +200,8 @@ func TestAStaffEmailIsOneBareAddressThatNetMailReads(t *testing.T) {
 	if err != nil || before.Email != "anna.berg@kommun.se" {
 		t.Fatalf("saved: %+v %v", before, err)
 	}
+	emails := metricValue(t, "stegvis_input_rejections_total", `reason="invalid_email"`)
+	controls := metricValue(t, "stegvis_input_rejections_total", `reason="control_character"`)
 	put := func(email string) response {
 		b, _ := json.Marshal(map[string]string{"name": "Anna Berg", "email": email, "unitId": u, "role": "guide"})
 		return call(t, "PUT", "/v1/staff/"+g, string(b))
@@ -215,6 +217,12 @@ func TestAStaffEmailIsOneBareAddressThatNetMailReads(t *testing.T) {
 	refused(t, postCSV(t, "/v1/staff/import", csv), http.StatusUnprocessableEntity, api.CodeValidationFailed, "line 2 email", "bare address")
 	if after, _ := env.store.StaffMember(context.Background(), g); after != before {
 		t.Fatalf("the stored staff row changed: %+v, was %+v", after, before)
+	}
+	// Four addresses net/mail refused or read as more than a bare address, three line breaks.
+	e := metricValue(t, "stegvis_input_rejections_total", `reason="invalid_email"`) - emails
+	c := metricValue(t, "stegvis_input_rejections_total", `reason="control_character"`) - controls
+	if e != 4 || c != 3 {
+		t.Fatalf("rejections counted: %v invalid_email, %v control_character; want 4 and 3", e, c)
 	}
 }
 

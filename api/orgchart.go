@@ -49,6 +49,7 @@ func (s *server) orgFailed(c *gin.Context, err error) {
 	var ce *store.ConstraintError
 	switch {
 	case errors.As(err, &ce):
+		rejected(c, "unknown_id") // a unitId or reportsTo the org chart lacks
 		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, ce.Message)
 	case errors.Is(err, store.ErrNotFound):
 		fail(c, http.StatusNotFound, CodeNotFound, "no such "+strings.TrimPrefix(c.FullPath(), "/v1/")+"; list them with GET on the collection")
@@ -102,13 +103,14 @@ func (s *server) deactivateUnit(c *gin.Context) {
 
 // checkStaff checks a staff member whose texts have passed textcheck, and replaces
 // their email by the bare address net/mail reads from it. The reason is what the
-// rejection counts as (invalid_email before invalid_id), "" when there is no problem.
+// rejection counts as (invalid_email before invalid_id before invalid_value), "" when
+// there is no problem.
 func checkStaff(st *store.Staff) (workflows.Problems, string) {
 	var p workflows.Problems
 	reason := ""
 	if strings.TrimSpace(st.Name) == "" {
 		p = append(p, workflows.FieldError{Field: "name", Message: "is required"})
-		reason = "invalid_id"
+		reason = "invalid_value"
 	}
 	if st.UnitID == "" {
 		p = append(p, workflows.FieldError{Field: "unitId", Message: "is required: the id of the unit they work in"})
@@ -119,7 +121,9 @@ func checkStaff(st *store.Staff) (workflows.Problems, string) {
 	}
 	if !slices.Contains(staffRoles, st.Role) {
 		p = append(p, workflows.FieldError{Field: "role", Message: "must be one of " + strings.Join(staffRoles, ", ")})
-		reason = "invalid_id"
+		if reason == "" {
+			reason = "invalid_value"
+		}
 	}
 	if st.ReportsTo != "" && (!textcheck.ValidID(st.ReportsTo) || st.ReportsTo == st.StaffID) {
 		p = append(p, workflows.FieldError{Field: "reportsTo", Message: "must be another staff member's id"})

@@ -9,7 +9,8 @@ type Input struct {
 	// rejected, counted on requests the importer marks with its header.
 	ImportRows *prometheus.CounterVec
 	// Rejections is stegvis_input_rejections_total{reason}: control_character,
-	// invalid_utf8, invalid_id, invalid_email or unknown_id.
+	// invalid_utf8, invalid_id, invalid_email, invalid_value (a staff member's name or
+	// role) or unknown_id (an id the org chart lacks).
 	Rejections *prometheus.CounterVec
 }
 
@@ -29,13 +30,13 @@ func (r *Registry) NewInput() *Input {
 		}, []string{"outcome"}),
 		Rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stegvis_input_rejections_total",
-			Help: "Requests the API refused for their input, by reason: control_character, invalid_utf8, invalid_id, invalid_email, unknown_id.",
+			Help: "Requests the API refused for their input, by reason: control_character, invalid_utf8, invalid_id, invalid_email, invalid_value, unknown_id.",
 		}, []string{"reason"}),
 	}
 	for _, o := range []string{ImportStarted, ImportAlreadyThere, ImportRejected} {
 		in.ImportRows.WithLabelValues(o)
 	}
-	for _, reason := range []string{"control_character", "invalid_utf8", "invalid_id", "invalid_email", "unknown_id"} {
+	for _, reason := range []string{"control_character", "invalid_utf8", "invalid_id", "invalid_email", "invalid_value", "unknown_id"} {
 		in.Rejections.WithLabelValues(reason)
 	}
 	r.MustRegister(in.ImportRows, in.Rejections)
