@@ -74,7 +74,7 @@ func failText(c *gin.Context, problems []textProblem) {
 	rejected(c, problems[0].reason)
 	fields := make([]workflows.FieldError, len(problems))
 	for i, p := range problems {
-		fields[i] = workflows.FieldError{Field: p.field, Message: p.message}
+		fields[i] = workflows.FieldError{Field: p.field, Message: p.message, Rule: p.rule, Args: p.args}
 	}
 	msg := problems[0].field + " " + problems[0].message
 	if n := len(problems) - 1; n > 0 {
@@ -84,7 +84,15 @@ func failText(c *gin.Context, problems []textProblem) {
 }
 
 type textProblem struct {
-	field, message, reason string
+	field, message, reason, rule string
+	args                         []string
+}
+
+// ruleNotUTF8 is what a string said whose bytes encoding/json had to replace.
+const ruleNotUTF8 = "is not valid UTF-8; send the text encoded as UTF-8"
+
+func problemAt(field string, p *textcheck.Problem) textProblem {
+	return textProblem{field: field, message: p.Message, reason: p.Reason, rule: p.Rule, args: p.Args}
 }
 
 // checkParams refuses a request whose path or query parameters (names or values) hold
@@ -95,7 +103,7 @@ func checkParams() gin.HandlerFunc {
 		var problems []textProblem
 		add := func(field, text string) {
 			if p := textcheck.Check(text, textcheck.SingleLine); p != nil && len(problems) < maxTextProblems {
-				problems = append(problems, textProblem{field, p.Message, p.Reason})
+				problems = append(problems, problemAt(field, p))
 			}
 		}
 		for _, p := range c.Params {
@@ -141,9 +149,9 @@ func checkTexts(v any, bodyUTF8 bool) []textProblem {
 			return
 		}
 		if p := textcheck.Check(s, lines); p != nil {
-			out = append(out, textProblem{field, p.Message, p.Reason})
+			out = append(out, problemAt(field, p))
 		} else if !bodyUTF8 && strings.ContainsRune(s, '\uFFFD') {
-			out = append(out, textProblem{field, "is not valid UTF-8; send the text encoded as UTF-8", textcheck.ReasonInvalidUTF8})
+			out = append(out, textProblem{field: field, message: ruleNotUTF8, reason: textcheck.ReasonInvalidUTF8, rule: ruleNotUTF8})
 		}
 	})
 	return out

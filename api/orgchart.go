@@ -238,7 +238,7 @@ func (s *server) importStaff(c *gin.Context) {
 		var bad []textProblem
 		for i, cell := range rec {
 			if p := textcheck.Check(cell, textcheck.SingleLine); p != nil {
-				bad = append(bad, textProblem{fmt.Sprintf("line %d %s", line, staffCSVColumns[i]), p.Message, p.Reason})
+				bad = append(bad, problemAt(fmt.Sprintf("line %d %s", line, staffCSVColumns[i]), p))
 			}
 		}
 		if len(bad) > 0 {

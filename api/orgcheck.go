@@ -25,6 +25,20 @@ const maxListed = 10
 // Nobody may assign a guide of another unit, whatever their role: a journey moves to
 // another unit by a transfer, whose new unit's team lead then assigns one of their guides.
 
+// The rules of the refusals: each message is one of them with its values filled in,
+// so that the web pages can say it in the person's language (web/messages).
+const (
+	ruleUnitUnknown        = "%q is not a unit in the org chart; active units: %s"
+	ruleUnitInactive       = "%q is a deactivated unit; active units: %s"
+	ruleGuideUnknown       = "%q is not in the org chart; active guides of %s: %s"
+	ruleGuideInactive      = "%q is deactivated; active guides of %s: %s"
+	ruleGuideRole          = "%q has the role %s, not guide; active guides of %s: %s"
+	ruleGuideOtherUnit     = "%q is a guide of unit %s, not of %s (to hand over across units, transfer the journey first); active guides of %s: %s"
+	ruleCaseWorkerUnknown  = "%q is not in the org chart; active case workers of %s: %s"
+	ruleCaseWorkerInactive = "%q is deactivated; active case workers of %s: %s"
+	ruleCaseWorkerRole     = "%q has the role %s, not case_worker; active case workers of %s: %s"
+)
+
 // checkUnit returns what is wrong with unit as the unit of a journey, or nil.
 func (s *server) checkUnit(ctx context.Context, field, unit string) (*workflows.FieldError, error) {
 	u, err := s.db.Unit(ctx, unit)
@@ -38,12 +52,11 @@ func (s *server) checkUnit(ctx context.Context, field, unit string) (*workflows.
 	if err != nil {
 		return nil, err
 	}
-	what := "is not a unit in the org chart"
+	list := listed(active, "add one with PUT /v1/units/{id}", "GET /v1/units")
 	if u.UnitID != "" {
-		what = "is a deactivated unit"
+		return orgProblem(field, ruleUnitInactive, unit, list), nil
 	}
-	return orgProblem(field, fmt.Sprintf("%q %s", unit, what), "active units", active,
-		"add it with PUT /v1/units/{id}", "GET /v1/units"), nil
+	return orgProblem(field, ruleUnitUnknown, unit, list), nil
 }
 
 // checkGuide returns what is wrong with guide as the guide of a journey of unit, or nil.
@@ -55,23 +68,20 @@ func (s *server) checkGuide(ctx context.Context, field, guide, unit string) (*wo
 	if err == nil && g.Active && g.Role == "guide" && g.UnitID == unit {
 		return nil, nil
 	}
-	var what string
-	switch {
-	case g.StaffID == "":
-		what = "is not in the org chart"
-	case !g.Active:
-		what = "is deactivated"
-	case g.Role != "guide":
-		what = "is a " + strings.ReplaceAll(g.Role, "_", " ") + ", not a guide"
-	default:
-		what = "is a guide of unit " + g.UnitID + ", not of " + unit + " (to hand over across units, transfer the journey first)"
-	}
 	guides, err := s.db.ActiveStaffIDs(ctx, unit, "guide", maxListed+1)
 	if err != nil {
 		return nil, err
 	}
-	return orgProblem(field, fmt.Sprintf("%q %s", guide, what), "active guides of "+unit, guides,
-		"add them with PUT /v1/staff/{id} with role guide and unitId "+unit, "GET /v1/staff?unit="+unit), nil
+	list := listed(guides, "add one with PUT /v1/staff/{id}, role guide, unitId "+unit, "GET /v1/staff?unit="+unit)
+	switch {
+	case g.StaffID == "":
+		return orgProblem(field, ruleGuideUnknown, guide, unit, list), nil
+	case !g.Active:
+		return orgProblem(field, ruleGuideInactive, guide, unit, list), nil
+	case g.Role != "guide":
+		return orgProblem(field, ruleGuideRole, guide, g.Role, unit, list), nil
+	}
+	return orgProblem(field, ruleGuideOtherUnit, guide, g.UnitID, unit, unit, list), nil
 }
 
 // checkCaseWorker returns what is wrong with id as a participant's case worker, or nil.
@@ -84,33 +94,39 @@ func (s *server) checkCaseWorker(ctx context.Context, field, id, unit string) (*
 	if err == nil && cw.Active && cw.Role == "case_worker" {
 		return nil, nil
 	}
-	what := "is not in the org chart"
-	switch {
-	case cw.StaffID != "" && !cw.Active:
-		what = "is deactivated"
-	case cw.StaffID != "":
-		what = "is a " + strings.ReplaceAll(cw.Role, "_", " ") + ", not a case worker"
-	}
-	list, err := s.db.ActiveStaffIDs(ctx, unit, "case_worker", maxListed+1)
+	workers, err := s.db.ActiveStaffIDs(ctx, unit, "case_worker", maxListed+1)
 	if err != nil {
 		return nil, err
 	}
-	return orgProblem(field, fmt.Sprintf("%q %s", id, what), "active case workers of "+unit, list,
-		"add them with PUT /v1/staff/{id} with role case_worker", "GET /v1/staff?unit="+unit), nil
+	list := listed(workers, "add one with PUT /v1/staff/{id}, role case_worker", "GET /v1/staff?unit="+unit)
+	switch {
+	case cw.StaffID == "":
+		return orgProblem(field, ruleCaseWorkerUnknown, id, unit, list), nil
+	case !cw.Active:
+		return orgProblem(field, ruleCaseWorkerInactive, id, unit, list), nil
+	}
+	return orgProblem(field, ruleCaseWorkerRole, id, cw.Role, unit, list), nil
 }
 
-// orgProblem says what is wrong and what exists instead (at most maxListed ids).
-func orgProblem(field, what, listName string, ids []string, howToAdd, listAll string) *workflows.FieldError {
-	var msg string
+// listed is what exists instead: at most maxListed ids, and what to do when there are
+// none or more.
+func listed(ids []string, howToAdd, listAll string) string {
 	switch {
 	case len(ids) == 0:
-		msg = fmt.Sprintf("%s; there are no %s: %s", what, listName, howToAdd)
+		return "none (" + howToAdd + ")"
 	case len(ids) > maxListed:
-		msg = fmt.Sprintf("%s; %s include %s, … (%s lists them all)", what, listName, strings.Join(ids[:maxListed], ", "), listAll)
-	default:
-		msg = fmt.Sprintf("%s; %s: %s", what, listName, strings.Join(ids, ", "))
+		return strings.Join(ids[:maxListed], ", ") + ", … (" + listAll + " lists them all)"
 	}
-	return &workflows.FieldError{Field: field, Message: msg}
+	return strings.Join(ids, ", ")
+}
+
+// orgProblem is a refusal by rule, with the values that fill it in.
+func orgProblem(field, rule string, args ...string) *workflows.FieldError {
+	a := make([]any, len(args))
+	for i, v := range args {
+		a[i] = v
+	}
+	return &workflows.FieldError{Field: field, Message: fmt.Sprintf(rule, a...), Rule: rule, Args: args}
 }
 
 // orgChecked runs checks in order and answers 422 with every problem found, or 503

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -34,10 +35,28 @@ const (
 )
 
 // Problem is why a text was refused: a reason (ReasonControl or ReasonInvalidUTF8)
-// and a message for a person, without the field's name and without the text.
+// and a message for a person, without the field's name and without the text. Rule is
+// the message before its values (Args) were filled in, for a translation.
 type Problem struct {
 	Reason  string
 	Message string
+	Rule    string
+	Args    []string
+}
+
+// The rules of the messages.
+const (
+	RuleInvalidUTF8    = "is not valid UTF-8 (byte 0x%s at byte %s); send the text encoded as UTF-8"
+	RuleControl        = "holds the control character %s at byte %s; remove it and send it again"
+	RuleControlOneLine = "holds the control character %s at byte %s; remove it (this field is one line) and send it again"
+)
+
+func problem(reason, rule string, args ...string) *Problem {
+	a := make([]any, len(args))
+	for i, v := range args {
+		a[i] = v
+	}
+	return &Problem{Reason: reason, Message: fmt.Sprintf(rule, a...), Rule: rule, Args: args}
 }
 
 // Check returns what is wrong with s, or nil when it may be kept.
@@ -45,15 +64,14 @@ func Check(s string, lines Lines) *Problem {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			return &Problem{ReasonInvalidUTF8, fmt.Sprintf(
-				"is not valid UTF-8 (byte 0x%02X at byte %d); send the text encoded as UTF-8", s[i], i+1)}
+			return problem(ReasonInvalidUTF8, RuleInvalidUTF8, fmt.Sprintf("%02X", s[i]), strconv.Itoa(i+1))
 		}
 		if control(r) && !(lines == MultiLine && allowedInLines(r, s[i+size:])) {
-			msg := fmt.Sprintf("holds the control character %s at byte %d; remove it", name(r), i+1)
+			rule := RuleControl
 			if lines == SingleLine && (r == '\n' || r == '\r' || r == '\t') {
-				msg += " (this field is one line)"
+				rule = RuleControlOneLine
 			}
-			return &Problem{ReasonControl, msg + " and send it again"}
+			return problem(ReasonControl, rule, name(r), strconv.Itoa(i+1))
 		}
 		i += size
 	}

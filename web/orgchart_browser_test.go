@@ -19,9 +19,10 @@ func TestBrowserAHandoverOrTransferTheOrgChartLacksIsRefusedNextToTheField(t *te
 	before := journey(t, id)
 	b.signIn(env.org.LeadU)
 	for _, tc := range []struct{ form, field, value, says string }{
-		{"guide", "guideId", "ghost-nobody", `"ghost-nobody" is not in the org chart`},
-		{"guide", "guideId", env.org.GuideD1, "is a guide of unit " + env.org.D + ", not of " + env.org.U},
-		{"transfer", "toUnit", "no-such-unit", `"no-such-unit" is not a unit in the org chart`},
+		// The API's rules, in the page's language (Swedish by default).
+		{"guide", "guideId", "ghost-nobody", `"ghost-nobody" finns inte i organisationen; aktiva jobbguider i ` + env.org.U + ": "},
+		{"guide", "guideId", env.org.GuideD1, `"` + env.org.GuideD1 + `" är jobbguide i enheten ` + env.org.D + ", inte i " + env.org.U},
+		{"transfer", "toUnit", "no-such-unit", `"no-such-unit" är ingen enhet i organisationen; aktiva enheter: `},
 	} {
 		if status := b.navigation("open the participant", chromedp.Navigate(env.base+"/participants/"+id)); status != http.StatusOK {
 			t.Fatalf("the participant page answered %d", status)
