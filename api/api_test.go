@@ -105,6 +105,10 @@ func run(m *testing.M) int {
 	}
 	defer drop()
 	env.store = st
+	if err := seedOrgChart(ctx, st); err != nil {
+		fmt.Fprintln(os.Stderr, "org chart for the API tests:", err)
+		return 1
+	}
 	env.logs = &syncBuffer{}
 	log, _ := logging.New(env.logs, "info", logging.FormatJSON)
 
@@ -284,6 +288,45 @@ func recent(d time.Duration) time.Time {
 		return t
 	}
 	return midnight
+}
+
+// The org chart the tests' referrals name unless a test makes a unit of its own: the
+// demo organisation's unit and people, and a second unit to transfer to.
+var (
+	testUnits = []store.Unit{{UnitID: "arbetsmarknad", Name: "Arbetsmarknadsenheten", Active: true},
+		{UnitID: "vuxenutbildning", Name: "Vuxenutbildningen", Active: true}}
+	testStaff = []store.Staff{
+		{StaffID: "g-anna", Name: "Anna", UnitID: "arbetsmarknad", Role: "guide", Active: true},
+		{StaffID: "g-karim", Name: "Karim", UnitID: "arbetsmarknad", Role: "guide", Active: true},
+		{StaffID: "g-bo", Name: "Bo", UnitID: "arbetsmarknad", Role: "guide", Active: true},
+		{StaffID: "g-cecilia", Name: "Cecilia", UnitID: "arbetsmarknad", Role: "guide", Active: true},
+		{StaffID: "g-vux", Name: "Vera", UnitID: "vuxenutbildning", Role: "guide", Active: true},
+		{StaffID: "cw-dina", Name: "Dina", UnitID: "arbetsmarknad", Role: "case_worker", Active: true},
+	}
+)
+
+func seedOrgChart(ctx context.Context, st *store.Store) error {
+	for _, u := range testUnits {
+		if err := st.UpsertUnit(ctx, u); err != nil {
+			return err
+		}
+	}
+	return st.UpsertStaffBatch(ctx, testStaff)
+}
+
+// orgUnit puts a unit of a test's own in the org chart, with guides, so that its
+// referrals name what exists.
+func orgUnit(t *testing.T, unit string, guides ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := env.store.UpsertUnit(ctx, store.Unit{UnitID: unit, Name: "Enhet " + unit, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range guides {
+		if err := env.store.UpsertStaff(ctx, store.Staff{StaffID: g, Name: "Guide " + g, UnitID: unit, Role: "guide", Active: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func startBody(id, programID, referred string) string {
@@ -1005,6 +1048,7 @@ func TestTheReadModelFollowsTheJourneyAndARebuildEqualsIt(t *testing.T) {
 
 func TestManagersSeeWhoIsOverdueWhoWaitsAndEachCaseload(t *testing.T) {
 	unit := "unit-" + participant("u") // a unit of this test's own
+	orgUnit(t, unit, "g-"+unit)
 	waiting, late, fine := participant("q"), participant("o"), participant("f")
 	body := func(id, guide, referred string) string {
 		g := ""
@@ -1229,9 +1273,10 @@ func TestEscalationsReachWhomTheOrgChartNamesAndLandInTheirInbox(t *testing.T) {
 
 func TestReportsThroughTheAPIInJSONAndCSV(t *testing.T) {
 	u := "rep-" + participant("u")
+	orgUnit(t, u, "g-"+u)
 	onTime, missing := participant("r"), participant("r")
 	body := func(id, referred string) string {
-		return fmt.Sprintf(`{"participantId":%q,"programId":"jobbgaranti","unit":%q,"referredAt":%q,"guideId":"g-anna"}`, id, u, referred)
+		return fmt.Sprintf(`{"participantId":%q,"programId":"jobbgaranti","unit":%q,"referredAt":%q,"guideId":%q}`, id, u, referred, "g-"+u)
 	}
 	call(t, "POST", "/v1/participants", body(onTime, time.Now().Add(-2*time.Hour).Format(time.RFC3339)))
 	call(t, "POST", "/v1/participants/"+onTime+"/plan", planBody(recent(time.Hour).Format(time.RFC3339)))
@@ -1271,12 +1316,14 @@ func TestReportsThroughTheAPIInJSONAndCSV(t *testing.T) {
 
 func TestACaseloadImportIsIdempotentResumableAndNamesEveryBadRow(t *testing.T) {
 	u := "imp-" + participant("u")
+	ga, gb := "ga-"+u, "gb-"+u
+	orgUnit(t, u, ga, gb)
 	a, b, c := participant("ia"), participant("ib"), participant("ic")
 	past := func(days int) string { return time.Now().AddDate(0, 0, -days).Format(time.DateOnly) }
 	file := t.TempDir() + "/caseload.csv"
 	csvText := "participant_id,program_id,unit,referred_at,guide_id,guide_assigned_at\n" +
-		a + ",jobbgaranti," + u + "," + past(40) + ",g-anna,\n" +
-		b + ",steg," + u + "," + past(30) + ",g-bo," + past(20) + "\n" +
+		a + ",jobbgaranti," + u + "," + past(40) + "," + ga + ",\n" +
+		b + ",steg," + u + "," + past(30) + "," + gb + "," + past(20) + "\n" +
 		"bad-date,steg," + u + ",30/10/2026,,\n" +
 		"198501011234,steg," + u + "," + past(10) + ",,\n" +
 		c + ",steg," + u + "," + past(5) + ",,\n" +
@@ -1300,7 +1347,7 @@ func TestACaseloadImportIsIdempotentResumableAndNamesEveryBadRow(t *testing.T) {
 	caughtUp(t, b)
 	var j workflows.JourneyView
 	call(t, "GET", "/v1/participants/"+b, "").decode(t, &j)
-	if j.GuideID != "g-bo" || len(j.Guides) != 1 || j.Guides[0].From.Format(time.DateOnly) != past(20) {
+	if j.GuideID != gb || len(j.Guides) != 1 || j.Guides[0].From.Format(time.DateOnly) != past(20) {
 		t.Fatalf("imported guide: %+v", j.Guides)
 	}
 
@@ -1323,10 +1370,13 @@ func TestACaseloadImportIsIdempotentResumableAndNamesEveryBadRow(t *testing.T) {
 
 func TestJourneysCanBeFoundInTemporalBySearchAttributes(t *testing.T) {
 	u := "sa-" + participant("u")
+	orgUnit(t, u, "g-"+u)
 	p := participant("sa")
-	call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"jobbgaranti","unit":%q,"referredAt":%q,"guideId":"g-anna"}`, p, u, today()))
+	if r := call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"jobbgaranti","unit":%q,"referredAt":%q,"guideId":%q}`, p, u, today(), "g-"+u)); r.status != http.StatusCreated {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	}
 	c := env.temporal.GetDefaultClient()
-	query := fmt.Sprintf("StegvisUnit = '%s' AND StegvisPhase = 'planning' AND StegvisGuide = 'g-anna'", u)
+	query := fmt.Sprintf("StegvisUnit = '%s' AND StegvisPhase = 'planning' AND StegvisGuide = '%s'", u, "g-"+u)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		if err != nil {
@@ -1344,6 +1394,7 @@ func TestJourneysCanBeFoundInTemporalBySearchAttributes(t *testing.T) {
 // manager question through the API.
 func TestAManagerAnswersEveryQuestionOnAnImportedCaseload(t *testing.T) {
 	u := "case-" + participant("u")
+	orgUnit(t, u, "g1-"+u, "g2-"+u)
 	var b strings.Builder
 	b.WriteString("participant_id,program_id,unit,referred_at,guide_id,guide_assigned_at\n")
 	var withGuide, waiting []string

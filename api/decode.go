@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,10 +22,14 @@ import (
 const maxBody = 64 << 10
 
 // decode reads a JSON object strictly into dst: unknown fields, wrong types, trailing
-// data and oversized bodies are rejected with a message that names the problem. It
-// writes the error response and returns false when the body is unusable.
+// data and oversized bodies are rejected with a message that names the problem, and so
+// is a string that holds a control character or invalid UTF-8 (checkTexts). It writes
+// the error response and returns false when the body is unusable.
 func decode(c *gin.Context, dst any) bool {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	// The bytes read are kept (at most maxBody) to see whether they were UTF-8:
+	// encoding/json silently turns an invalid byte into U+FFFD.
+	var raw bytes.Buffer
+	body := io.TeeReader(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody), &raw)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
@@ -40,6 +46,10 @@ func decode(c *gin.Context, dst any) bool {
 		// Only the end of the body may follow; reading on to it may cross the size limit.
 		switch err = dec.Decode(&struct{}{}); {
 		case err == io.EOF:
+			if p := checkTexts(dst, utf8.Valid(raw.Bytes())); len(p) > 0 {
+				failText(c, p)
+				return false
+			}
 			return true
 		case !errors.As(err, &tooLarge):
 			fail(c, http.StatusBadRequest, CodeInvalidJSON, "the body holds more than one JSON value; send a single JSON object")

@@ -132,12 +132,13 @@ func TestEscalationsGoOutByEmailAndSignedWebhookAtOnce(t *testing.T) {
 	call(t, "PUT", "/v1/units/"+u, `{"name":"Leverans"}`)
 	lead := "tl-" + u
 	call(t, "PUT", "/v1/staff/"+lead, fmt.Sprintf(`{"name":"Karin Lund","email":"%s@kommun.test","unitId":%q,"role":"team_lead"}`, lead, u))
+	orgUnit(t, u, "g-"+u)
 	p := participant("dlv")
 	env.webhook.mu.Lock()
 	env.webhook.failNext, env.webhook.failed = 2, 0 // the receiving system is down at first
 	env.webhook.mu.Unlock()
-	call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"jobbgaranti","unit":%q,"referredAt":%q,"guideId":"g-anna"}`,
-		p, u, time.Now().AddDate(0, 0, -30).Format(time.DateOnly)))
+	call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"jobbgaranti","unit":%q,"referredAt":%q,"guideId":%q}`,
+		p, u, time.Now().AddDate(0, 0, -30).Format(time.DateOnly), "g-"+u))
 
 	var mails []mail
 	var hooks []activities.DeliveryInfo

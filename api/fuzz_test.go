@@ -78,6 +78,10 @@ func FuzzDecodeJSON(f *testing.F) {
 		{0, `}`},
 		{0, "\xff\xfe"},
 		{0, `{"participantId":"\ud800"}`},
+		{0, `{"participantId":"p\u0000"}`},                 // NUL
+		{0, "{\"unit\":\"arbets\xffmarknad\"}"},            // invalid UTF-8
+		{1, `{"mainActivity":"a\nb","subGoals":["x\ny"]}`}, // a newline where one is allowed, and where not
+		{1, `{"weeklySchedule":[{"day":"mon\u0085day"}]}`}, // C1 control
 		{0, `{"participantId":"p-1"}` + strings.Repeat(" ", maxBody)}, // within the limit, then past it
 		{0, string(huge)},
 		{0, strings.Repeat("x", maxBody+1)},
@@ -115,6 +119,11 @@ func FuzzDecodeJSON(f *testing.F) {
 		switch rec.Code {
 		case http.StatusBadRequest:
 			wantCode = CodeInvalidJSON
+			// A text refused for a control character or invalid UTF-8 is of one JSON value
+			// that was read to its end.
+			if strings.Contains(rec.Body.String(), `"code":"`+CodeInvalidText+`"`) && json.Valid(body) {
+				wantCode = CodeInvalidText
+			}
 		case http.StatusRequestEntityTooLarge:
 			wantCode = CodeBodyTooLarge
 			if len(body) <= maxBody {

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stegvis/stegvis/store"
+	"github.com/stegvis/stegvis/textcheck"
 	"github.com/stegvis/stegvis/workflows"
 )
 
@@ -74,7 +75,7 @@ func (s *server) saveIdentity(c *gin.Context, req StartRequest) bool {
 	if len(name) > 200 {
 		problems = append(problems, workflows.FieldError{Field: "name", Message: "is longer than 200 characters"})
 	}
-	if req.CaseWorkerID != "" && !orgIDPattern.MatchString(req.CaseWorkerID) {
+	if req.CaseWorkerID != "" && !textcheck.ValidID(req.CaseWorkerID) {
 		problems = append(problems, workflows.FieldError{Field: "caseWorkerId", Message: "must be a staff id such as cw-dina"})
 	}
 	if len(problems) > 0 {

@@ -12,11 +12,12 @@ import (
 
 	"github.com/stegvis/stegvis/auth"
 	"github.com/stegvis/stegvis/store"
+	"github.com/stegvis/stegvis/textcheck"
 )
 
 func (s *server) inbox(c *gin.Context) {
 	recipient := c.DefaultQuery("recipient", principal(c).Subject)
-	if !orgIDPattern.MatchString(recipient) {
+	if !textcheck.ValidID(recipient) {
 		fail(c, http.StatusBadRequest, CodeBadRequest, "recipient must be a staff id, as ?recipient=g-anna; leave it out for your own inbox")
 		return
 	}

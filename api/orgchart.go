@@ -6,20 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/stegvis/stegvis/store"
+	"github.com/stegvis/stegvis/textcheck"
 	"github.com/stegvis/stegvis/workflows"
 )
 
-var (
-	orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	staffRoles   = []string{"guide", "team_lead", "unit_manager", "case_worker"}
-)
+var staffRoles = []string{"guide", "team_lead", "unit_manager", "case_worker"}
 
 // UnitRequest is the body of PUT /v1/units/{id}.
 type UnitRequest struct {
@@ -39,8 +36,10 @@ type StaffRequest struct {
 
 func orgID(c *gin.Context, what string) (string, bool) {
 	id := c.Param("id")
-	if !orgIDPattern.MatchString(id) {
-		fail(c, http.StatusBadRequest, CodeBadRequest, what+" id in the path must be 1–64 letters, digits, '.', '_' or '-'")
+	if !textcheck.ValidID(id) {
+		rejected(c, "invalid_id")
+		fail(c, http.StatusBadRequest, CodeBadRequest, what+" id in the path "+textcheck.IDRule,
+			workflows.FieldError{Field: "id", Message: textcheck.IDRule})
 		return "", false
 	}
 	return id, true
@@ -50,6 +49,7 @@ func (s *server) orgFailed(c *gin.Context, err error) {
 	var ce *store.ConstraintError
 	switch {
 	case errors.As(err, &ce):
+		rejected(c, "unknown_id") // a unitId or reportsTo the org chart lacks
 		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, ce.Message)
 	case errors.Is(err, store.ErrNotFound):
 		fail(c, http.StatusNotFound, CodeNotFound, "no such "+strings.TrimPrefix(c.FullPath(), "/v1/")+"; list them with GET on the collection")
@@ -101,24 +101,43 @@ func (s *server) deactivateUnit(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func checkStaff(st store.Staff) workflows.Problems {
+// checkStaff checks a staff member whose texts have passed textcheck, and replaces
+// their email by the bare address net/mail reads from it. The reason is what the
+// rejection counts as (invalid_email before invalid_id before invalid_value), "" when
+// there is no problem.
+func checkStaff(st *store.Staff) (workflows.Problems, string) {
 	var p workflows.Problems
+	reason := ""
 	if strings.TrimSpace(st.Name) == "" {
 		p = append(p, workflows.FieldError{Field: "name", Message: "is required"})
+		reason = "invalid_value"
 	}
-	if !orgIDPattern.MatchString(st.UnitID) {
+	if st.UnitID == "" {
 		p = append(p, workflows.FieldError{Field: "unitId", Message: "is required: the id of the unit they work in"})
+		reason = "invalid_id"
+	} else if !textcheck.ValidID(st.UnitID) {
+		p = append(p, workflows.FieldError{Field: "unitId", Message: fmt.Sprintf("%q %s", st.UnitID, textcheck.IDRule)})
+		reason = "invalid_id"
 	}
 	if !slices.Contains(staffRoles, st.Role) {
 		p = append(p, workflows.FieldError{Field: "role", Message: "must be one of " + strings.Join(staffRoles, ", ")})
+		if reason == "" {
+			reason = "invalid_value"
+		}
 	}
-	if st.Email != "" && !strings.Contains(st.Email, "@") {
-		p = append(p, workflows.FieldError{Field: "email", Message: fmt.Sprintf("%q is not an email address", st.Email)})
-	}
-	if st.ReportsTo != "" && (!orgIDPattern.MatchString(st.ReportsTo) || st.ReportsTo == st.StaffID) {
+	if st.ReportsTo != "" && (!textcheck.ValidID(st.ReportsTo) || st.ReportsTo == st.StaffID) {
 		p = append(p, workflows.FieldError{Field: "reportsTo", Message: "must be another staff member's id"})
+		reason = "invalid_id"
 	}
-	return p
+	if st.Email != "" {
+		addr, msg := textcheck.Email(st.Email)
+		if msg != "" {
+			p = append(p, workflows.FieldError{Field: "email", Message: msg})
+			reason = "invalid_email"
+		}
+		st.Email = addr
+	}
+	return p, reason
 }
 
 func (s *server) putStaff(c *gin.Context) {
@@ -132,7 +151,8 @@ func (s *server) putStaff(c *gin.Context) {
 	}
 	st := store.Staff{StaffID: id, Name: strings.TrimSpace(req.Name), Email: strings.TrimSpace(req.Email), UnitID: req.UnitID,
 		Role: req.Role, ReportsTo: req.ReportsTo, Active: req.Active == nil || *req.Active}
-	if p := checkStaff(st); len(p) > 0 {
+	if p, reason := checkStaff(&st); len(p) > 0 {
+		rejected(c, reason)
 		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, "the staff member cannot be saved: "+summary(p), p...)
 		return
 	}
@@ -164,6 +184,17 @@ func (s *server) deactivateStaff(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// csvColumn is the CSV column of a staff field, for messages about a file.
+func csvColumn(field string) string {
+	switch field {
+	case "unitId":
+		return "unit_id"
+	case "reportsTo":
+		return "reports_to"
+	}
+	return field
+}
+
 // staffCSVColumns are the columns of a staff file, in this order, with a header row.
 var staffCSVColumns = []string{"staff_id", "name", "email", "unit_id", "role", "reports_to"}
 
@@ -185,8 +216,10 @@ func (s *server) importStaff(c *gin.Context) {
 		return
 	}
 	var (
-		list     []store.Staff
-		problems []workflows.FieldError
+		list      []store.Staff
+		problems  []workflows.FieldError
+		malformed []textProblem
+		reason    string
 	)
 	for line := 2; ; line++ {
 		rec, err := r.Read()
@@ -201,19 +234,40 @@ func (s *server) importStaff(c *gin.Context) {
 			problems = append(problems, workflows.FieldError{Field: fmt.Sprintf("line %d", line), Message: fmt.Sprintf("has %d columns, not %d", len(rec), len(staffCSVColumns))})
 			continue
 		}
+		// Every cell is one line: a newline in a quoted cell is as bad as a NUL.
+		var bad []textProblem
+		for i, cell := range rec {
+			if p := textcheck.Check(cell, textcheck.SingleLine); p != nil {
+				bad = append(bad, problemAt(fmt.Sprintf("line %d %s", line, staffCSVColumns[i]), p))
+			}
+		}
+		if len(bad) > 0 {
+			malformed = append(malformed, bad...)
+			continue
+		}
 		st := store.Staff{StaffID: strings.TrimSpace(rec[0]), Name: strings.TrimSpace(rec[1]), Email: strings.TrimSpace(rec[2]),
 			UnitID: strings.TrimSpace(rec[3]), Role: strings.TrimSpace(rec[4]), ReportsTo: strings.TrimSpace(rec[5]), Active: true}
-		p := checkStaff(st)
-		if !orgIDPattern.MatchString(st.StaffID) {
-			p = append(p, workflows.FieldError{Field: "staff_id", Message: "must be 1–64 letters, digits, '.', '_' or '-'"})
+		p, r := checkStaff(&st)
+		if !textcheck.ValidID(st.StaffID) {
+			p = append(p, workflows.FieldError{Field: "staff_id", Message: fmt.Sprintf("%q %s", st.StaffID, textcheck.IDRule)})
+			r = "invalid_id"
+		}
+		if r != "" && reason == "" {
+			reason = r
 		}
 		for _, f := range p {
-			problems = append(problems, workflows.FieldError{Field: fmt.Sprintf("line %d %s", line, f.Field), Message: f.Message})
+			problems = append(problems, workflows.FieldError{Field: fmt.Sprintf("line %d %s", line, csvColumn(f.Field)), Message: f.Message})
 		}
 		list = append(list, st)
 	}
+	if len(malformed) > 0 {
+		failText(c, malformed[:min(len(malformed), maxTextProblems)])
+		return
+	}
 	if len(problems) > 0 {
-		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, fmt.Sprintf("%d problems; nothing was saved. Fix the lines named and send the file again", len(problems)), problems...)
+		rejected(c, reason)
+		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, fmt.Sprintf("%d problems (the first: %s %s); nothing was saved. Fix the lines named and send the file again",
+			len(problems), problems[0].Field, problems[0].Message), problems...)
 		return
 	}
 	if err := s.db.UpsertStaffBatch(c.Request.Context(), list); err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -22,7 +24,11 @@ type StartRequest struct {
 	Unit          string `json:"unit"`
 	ReferredAt    string `json:"referredAt"`
 	GuideID       string `json:"guideId,omitempty"`
-	Priority      int    `json:"priority,omitempty"`
+	// GuideAssignedAt is when the guide took over, when that was after the referral
+	// (an existing caseload brought in by stegvis import). The guide is checked against
+	// the org chart before the journey starts, and then assigned from that time.
+	GuideAssignedAt string `json:"guideAssignedAt,omitempty"`
+	Priority        int    `json:"priority,omitempty"`
 	// Who the participant is: stored encrypted in PostgreSQL, never in the journey.
 	PersonalNumber string `json:"personalNumber,omitempty"`
 	Name           string `json:"name,omitempty"`
@@ -33,7 +39,7 @@ type StartRequest struct {
 // PlanRequest is the body of POST /v1/participants/{id}/plan.
 type PlanRequest struct {
 	SignedAt       string                   `json:"signedAt"`
-	MainActivity   string                   `json:"mainActivity"`
+	MainActivity   string                   `json:"mainActivity" text:"lines"`
 	WeeklySchedule []workflows.ScheduleSlot `json:"weeklySchedule"`
 	SubGoals       []string                 `json:"subGoals"`
 	FollowUpAt     string                   `json:"followUpAt"`
@@ -43,25 +49,25 @@ type PlanRequest struct {
 // GuideRequest is the body of POST /v1/participants/{id}/guide.
 type GuideRequest struct {
 	GuideID      string `json:"guideId"`
-	HandoverNote string `json:"handoverNote,omitempty"`
+	HandoverNote string `json:"handoverNote,omitempty" text:"lines"`
 	From         string `json:"from,omitempty"`
 }
 
 // MappingRequest is the body of POST /v1/participants/{id}/mapping.
 type MappingRequest struct {
 	RecordedAt             string `json:"recordedAt"`
-	AdaptationNeeds        string `json:"adaptationNeeds"`
-	InterestsAndExperience string `json:"interestsAndExperience"`
-	OwnView                string `json:"ownView"`
-	Motivation             string `json:"motivation"`
-	Health                 string `json:"health"`
-	WorkCapacity           string `json:"workCapacity"`
+	AdaptationNeeds        string `json:"adaptationNeeds" text:"lines"`
+	InterestsAndExperience string `json:"interestsAndExperience" text:"lines"`
+	OwnView                string `json:"ownView" text:"lines"`
+	Motivation             string `json:"motivation" text:"lines"`
+	Health                 string `json:"health" text:"lines"`
+	WorkCapacity           string `json:"workCapacity" text:"lines"`
 }
 
 // DeepenedPlanRequest is the body of POST /v1/participants/{id}/deepened-plan.
 type DeepenedPlanRequest struct {
 	SignedAt          string                       `json:"signedAt"`
-	Summary           string                       `json:"summary"`
+	Summary           string                       `json:"summary" text:"lines"`
 	PurchasedServices []workflows.PurchasedService `json:"purchasedServices,omitempty"`
 }
 
@@ -72,7 +78,7 @@ type MeetingRequest struct {
 	OccurredAt   string   `json:"occurredAt"`
 	Participants []string `json:"participants,omitempty"`
 	NextReviewAt string   `json:"nextReviewAt,omitempty"`
-	Note         string   `json:"note,omitempty"`
+	Note         string   `json:"note,omitempty" text:"lines"`
 }
 
 // StepRequest is the body of POST /v1/participants/{id}/steps.
@@ -85,7 +91,7 @@ type StepRequest struct {
 type PauseRequest struct {
 	Reason string `json:"reason"`
 	From   string `json:"from"`
-	Note   string `json:"note,omitempty"`
+	Note   string `json:"note,omitempty" text:"lines"`
 }
 
 // ResumeRequest is the body of POST /v1/participants/{id}/resume.
@@ -96,14 +102,14 @@ type ResumeRequest struct {
 // TransferRequest is the body of POST /v1/participants/{id}/transfer.
 type TransferRequest struct {
 	ToUnit string `json:"toUnit"`
-	Note   string `json:"note,omitempty"`
+	Note   string `json:"note,omitempty" text:"lines"`
 }
 
 // ExitRequest is the body of POST /v1/participants/{id}/exit.
 type ExitRequest struct {
 	Reason string `json:"reason"`
 	At     string `json:"at"`
-	Note   string `json:"note,omitempty"`
+	Note   string `json:"note,omitempty" text:"lines"`
 }
 
 func (s *server) startJourney(c *gin.Context) {
@@ -115,11 +121,19 @@ func (s *server) startJourney(c *gin.Context) {
 	if !ok {
 		return
 	}
+	guideFrom, ok := parseWhen(c, "guideAssignedAt", req.GuideAssignedAt)
+	if !ok {
+		return
+	}
 	start := workflows.StartJourney{
 		ParticipantID: req.ParticipantID, ProgramID: req.ProgramID, Unit: strings.TrimSpace(req.Unit),
 		ReferredAt: referred, GuideID: req.GuideID, Priority: req.Priority,
 	}
-	if p := workflows.ValidateStart(start, s.now()); len(p) > 0 {
+	p := workflows.ValidateStart(start, s.now())
+	if !guideFrom.IsZero() {
+		p = append(p, checkGuideFrom(req.GuideID, guideFrom, referred, s.now())...)
+	}
+	if len(p) > 0 {
 		fail(c, http.StatusUnprocessableEntity, CodeValidationFailed, "the journey cannot be started: "+summary(p), p...)
 		return
 	}
@@ -128,9 +142,19 @@ func (s *server) startJourney(c *gin.Context) {
 		fail(c, http.StatusNotFound, CodeProgramUnknown, s.programs.UnknownError(start.ProgramID).Error())
 		return
 	}
+	if !s.orgChecked(c, "the journey cannot be started", s.startChecks(c.Request.Context(), start, req.CaseWorkerID)...) {
+		return
+	}
 
 	if !s.saveIdentity(c, req) || !s.audit(c, start.ParticipantID, "allowed", nil) {
 		return
+	}
+	// A later guide is assigned by an Update once the journey runs, so that the
+	// journey's history says from when; the start itself then names no guide.
+	var later *workflows.AssignGuide
+	if !guideFrom.IsZero() {
+		later = &workflows.AssignGuide{GuideID: start.GuideID, From: guideFrom}
+		start.GuideID = ""
 	}
 	ctx := c.Request.Context()
 	wid := workflows.JourneyWorkflowID(start.ParticipantID)
@@ -157,9 +181,18 @@ func (s *server) startJourney(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/v1/participants/"+start.ParticipantID)
-	if err == nil {
+	if err == nil && later == nil {
 		// Not a query: it would wait until a worker has run the journey's first task.
 		c.JSON(http.StatusCreated, opened.View(s.now()))
+		return
+	}
+	if err == nil {
+		st, err := s.assignLater(c, start.ParticipantID, *later)
+		if err != nil {
+			failTemporal(c, err, start.ParticipantID)
+			return
+		}
+		c.JSON(http.StatusCreated, st.View(s.now()))
 		return
 	}
 
@@ -174,7 +207,69 @@ func (s *server) startJourney(c *gin.Context) {
 			start.ParticipantID, strings.Join(differences(st.Start, start), ", "), start.ParticipantID))
 		return
 	}
+	if later != nil {
+		// A repeated import row: the guide is assigned if an earlier try stopped short.
+		if st, err = s.assignLater(c, start.ParticipantID, *later); err != nil {
+			failTemporal(c, err, start.ParticipantID)
+			return
+		}
+	}
 	c.JSON(http.StatusOK, st.View(s.now()))
+}
+
+// checkGuideFrom checks a referral's guideAssignedAt as the journey would check the
+// assignment, before anything is started: a guide to assign, not before the referral,
+// not in the future.
+func checkGuideFrom(guideID string, from, referred, now time.Time) workflows.Problems {
+	var p workflows.Problems
+	switch {
+	case guideID == "":
+		p = append(p, workflows.FieldError{Field: "guideAssignedAt", Message: "needs guideId: the guide who took over then"})
+	case from.Before(referred):
+		p = append(p, workflows.FieldError{Field: "guideAssignedAt", Message: "is before referredAt; check the date"})
+	case from.After(now.Add(workflows.ClockSkew)):
+		p = append(p, workflows.FieldError{Field: "guideAssignedAt", Message: "lies in the future; record it when it has happened"})
+	}
+	return p
+}
+
+// assignLater assigns a referral's later guide; a guide already assigned (a repeated
+// request) is the journey as it is.
+func (s *server) assignLater(c *gin.Context, participantID string, g workflows.AssignGuide) (workflows.JourneyState, error) {
+	st, err := s.sendUpdate(c, participantID, workflows.UpdateAssignGuide, g, "")
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeConflict {
+		return s.query(c, participantID)
+	}
+	return st, err
+}
+
+// startChecks are the org-chart checks of a referral: the unit first, and the guide
+// and case worker only when the unit is known, so that what they offer is of that unit.
+func (s *server) startChecks(ctx context.Context, start workflows.StartJourney, caseWorker string) []func() (*workflows.FieldError, error) {
+	unitOK := false
+	checks := []func() (*workflows.FieldError, error){func() (*workflows.FieldError, error) {
+		p, err := s.checkUnit(ctx, "unit", start.Unit)
+		unitOK = p == nil && err == nil
+		return p, err
+	}}
+	if start.GuideID != "" {
+		checks = append(checks, func() (*workflows.FieldError, error) {
+			if !unitOK {
+				return nil, nil
+			}
+			return s.checkGuide(ctx, "guideId", start.GuideID, start.Unit)
+		})
+	}
+	if caseWorker != "" {
+		checks = append(checks, func() (*workflows.FieldError, error) {
+			if !unitOK {
+				return nil, nil
+			}
+			return s.checkCaseWorker(ctx, "caseWorkerId", caseWorker, start.Unit)
+		})
+	}
+	return checks
 }
 
 func differences(a, b workflows.StartJourney) []string {
@@ -222,6 +317,14 @@ func participantID(c *gin.Context) (string, bool) {
 		return "", false
 	}
 	return id, true
+}
+
+// journeyOf is the journey's state: the one the access check read, or a query.
+func (s *server) journeyOf(c *gin.Context, id string) (workflows.JourneyState, error) {
+	if st, ok := c.Get(journeyKey); ok {
+		return st.(workflows.JourneyState), nil
+	}
+	return s.query(c, id)
 }
 
 func (s *server) getJourney(c *gin.Context) {
@@ -281,18 +384,7 @@ func (s *server) recordPlan(c *gin.Context) {
 // workflow's validator rejects a bad request before it enters history. An
 // Idempotency-Key header makes a retried request return the first answer.
 func (s *server) update(c *gin.Context, participantID, name string, arg any) {
-	ctx := c.Request.Context()
-	h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.JourneyWorkflowID(participantID),
-		UpdateName:   name,
-		UpdateID:     idempotencyKey(c),
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var st workflows.JourneyState
-	if err == nil {
-		err = h.Get(ctx, &st)
-	}
+	st, err := s.sendUpdate(c, participantID, name, arg, idempotencyKey(c))
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		// An ended journey's workflow has completed: it can be read, not changed.
@@ -308,6 +400,23 @@ func (s *server) update(c *gin.Context, participantID, name string, arg any) {
 		return
 	}
 	c.JSON(http.StatusOK, st.View(s.now()))
+}
+
+// sendUpdate sends an Update and waits for the journey's new state.
+func (s *server) sendUpdate(c *gin.Context, participantID, name string, arg any, updateID string) (workflows.JourneyState, error) {
+	ctx := c.Request.Context()
+	h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.JourneyWorkflowID(participantID),
+		UpdateName:   name,
+		UpdateID:     updateID,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var st workflows.JourneyState
+	if err == nil {
+		err = h.Get(ctx, &st)
+	}
+	return st, err
 }
 
 func idempotencyKey(c *gin.Context) string {
@@ -328,7 +437,22 @@ func (s *server) assignGuide(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.update(c, id, workflows.UpdateAssignGuide, workflows.AssignGuide{GuideID: strings.TrimSpace(req.GuideID), HandoverNote: req.HandoverNote, From: from})
+	g := workflows.AssignGuide{GuideID: strings.TrimSpace(req.GuideID), HandoverNote: req.HandoverNote, From: from}
+	if g.GuideID != "" {
+		st, err := s.journeyOf(c, id)
+		if err != nil {
+			failTemporal(c, err, id)
+			return
+		}
+		// The journey's own validator says what an empty id lacks; an unchanged guide
+		// and an ended journey are its 409s.
+		if st.Exit == nil && g.GuideID != st.GuideID && !s.orgChecked(c, "the guide cannot be assigned", func() (*workflows.FieldError, error) {
+			return s.checkGuide(c.Request.Context(), "guideId", g.GuideID, st.Unit)
+		}) {
+			return
+		}
+	}
+	s.update(c, id, workflows.UpdateAssignGuide, g)
 }
 
 func (s *server) recordMapping(c *gin.Context) {
@@ -442,7 +566,15 @@ func (s *server) transfer(c *gin.Context) {
 	if !decode(c, &req) {
 		return
 	}
-	s.update(c, id, workflows.UpdateTransfer, workflows.Transfer{ToUnit: strings.TrimSpace(req.ToUnit), Note: req.Note})
+	t := workflows.Transfer{ToUnit: strings.TrimSpace(req.ToUnit), Note: req.Note}
+	// The guide stays with the journey (the workflow keeps them); the new unit's team
+	// lead hands over to one of their guides.
+	if t.ToUnit != "" && !s.orgChecked(c, "the journey cannot be transferred", func() (*workflows.FieldError, error) {
+		return s.checkUnit(c.Request.Context(), "toUnit", t.ToUnit)
+	}) {
+		return
+	}
+	s.update(c, id, workflows.UpdateTransfer, t)
 }
 
 func (s *server) exit(c *gin.Context) {

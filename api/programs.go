@@ -33,7 +33,7 @@ func (s *server) getProgram(c *gin.Context) {
 type MigrateRequest struct {
 	ParticipantIDs []string `json:"participantIds"`
 	RequestedBy    string   `json:"requestedBy"`
-	Reason         string   `json:"reason"`
+	Reason         string   `json:"reason" text:"lines"`
 }
 
 // MigrateResult says what became of one journey.

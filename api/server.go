@@ -52,6 +52,9 @@ type Database interface {
 	UpsertStaffBatch(ctx context.Context, list []store.Staff) error
 	StaffList(ctx context.Context, unit string) ([]store.Staff, error)
 	SetStaffActive(ctx context.Context, id string, active bool) error
+	Unit(ctx context.Context, id string) (store.Unit, error)
+	ActiveUnitIDs(ctx context.Context, limit int) ([]string, error)
+	ActiveStaffIDs(ctx context.Context, unit, role string, limit int) ([]string, error)
 	Inbox(ctx context.Context, recipient string, unreadOnly bool, limit int) ([]store.InboxItem, error)
 	MarkRead(ctx context.Context, number int64, recipient string) (store.InboxItem, error)
 	RoleInbox(ctx context.Context, role string, unreadOnly bool, limit int) ([]store.InboxItem, error)
@@ -104,6 +107,7 @@ type server struct {
 	keys      *protect.Keyring
 	limits    *limiter
 	checker   *selfcheck.Checker
+	input     *metrics.Input
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -111,7 +115,8 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // NewRouter returns the API's handler.
 func NewRouter(d Deps) *gin.Engine {
 	s := &server{tc: d.Temporal, db: d.DB, programs: d.Programs, now: d.Now, namespace: d.Namespace,
-		verifier: d.Auth, keys: d.Keys, limits: newLimiter(d.RateLimit, max(d.RateBurst, 1)), checker: d.SelfCheck}
+		verifier: d.Auth, keys: d.Keys, limits: newLimiter(d.RateLimit, max(d.RateBurst, 1)), checker: d.SelfCheck,
+		input: d.Metrics.NewInput()}
 	if s.verifier == nil {
 		panic("api: Deps.Auth is required; the API never runs without authentication")
 	}
@@ -127,7 +132,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestContext(d.Log, d.Metrics.NewHTTP()), recovery())
+	r.Use(requestContext(d.Log, d.Metrics.NewHTTP()), recovery(), withInputMetrics(s.input))
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, http.StatusNotFound, CodeNotFound, "no such endpoint; the API is described at /openapi.yaml")
 	})
@@ -144,11 +149,12 @@ func NewRouter(d Deps) *gin.Engine {
 
 	// Everything under /v1 needs a token; each route names the roles it is for, and
 	// the participant routes check ownership too (authz.go).
-	v1 := r.Group("/v1", s.authenticate())
+	// Parameters are checked once the caller is known, before any handler reads them.
+	v1 := r.Group("/v1", s.authenticate(), checkParams())
 	v1.GET("/programs", s.listPrograms)
 	v1.GET("/programs/:id", s.getProgram)
 	v1.POST("/programs/:id/migrate", s.allow(admins...), s.migrateJourneys)
-	v1.POST("/participants", s.allow(systems...), s.startJourney)
+	v1.POST("/participants", s.countImportRow(), s.allow(systems...), s.startJourney)
 	v1.GET("/participants", s.allow(readers...), s.listParticipants)
 	v1.GET("/guides/:id/caseload", s.allow(auth.Guide, auth.TeamLead, auth.UnitManager, auth.System), s.caseload)
 	v1.GET("/queue", s.allow(leads...), s.queue)

@@ -231,6 +231,15 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.db.Close)
+	// The org chart the referrals name: the API checks unit and guide against it.
+	for _, q := range []string{
+		`INSERT INTO units (unit_id, name, active) VALUES ('arbetsmarknad', 'Arbetsmarknadsenheten', true)`,
+		`INSERT INTO staff (staff_id, name, unit_id, role, active) VALUES ('g-e2e', 'Guide E2E', 'arbetsmarknad', 'guide', true)`,
+	} {
+		if _, err := c.db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	keyring, err := protect.ParseKeys(c.keys)
 	if err != nil {
 		t.Fatal(err)

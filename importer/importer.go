@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/stegvis/stegvis/textcheck"
 )
 
 // Columns of a caseload file, in this order, with a header row. guide_assigned_at is
@@ -199,45 +201,48 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	return sum, nil
 }
 
-// importRow starts one journey and, when the file says when the guide took over,
-// assigns the guide with that date. A row the API rejects is a person's mistake; an
-// unreachable API stops the run.
+// RowHeader marks a request as one row of an import, so that the API counts the row's
+// outcome in stegvis_import_rows_total. Its value is "1".
+const RowHeader = "X-Stegvis-Import-Row"
+
+// importRow starts one journey with one request: the guide, when the file names one,
+// goes with it (with guide_assigned_at when they took over later), so that the API
+// checks unit and guide against the org chart before anything is started. A row the
+// API rejects is a person's mistake; an unreachable API stops the run.
 func importRow(ctx context.Context, o Options, rec []string) (outcome, reason string, err error) {
 	if len(rec) != len(Columns) {
 		return "rejected", fmt.Sprintf("has %d columns, not %d", len(rec), len(Columns)), nil
+	}
+	// A cell that cannot be kept is named by its column, and nothing is sent.
+	for i, c := range Columns {
+		if p := textcheck.Check(rec[i], textcheck.SingleLine); p != nil {
+			return "rejected", c + " " + p.Message, nil
+		}
 	}
 	v := map[string]string{}
 	for i, c := range Columns {
 		v[c] = strings.TrimSpace(rec[i])
 	}
 	start := map[string]string{"participantId": v["participant_id"], "programId": v["program_id"], "unit": v["unit"], "referredAt": v["referred_at"]}
-	if v["guide_id"] != "" && v["guide_assigned_at"] == "" {
+	if v["guide_id"] != "" {
 		start["guideId"] = v["guide_id"]
+		if v["guide_assigned_at"] != "" {
+			start["guideAssignedAt"] = v["guide_assigned_at"]
+		}
+	} else if v["guide_assigned_at"] != "" {
+		return "rejected", "guide_assigned_at is given without guide_id; name the guide or leave both empty", nil
 	}
 	status, msg, err := post(ctx, o, "/v1/participants", start)
 	if err != nil {
 		return "", "", err
 	}
-	switch {
-	case status == http.StatusCreated:
-		outcome = "started"
-	case status == http.StatusOK:
-		outcome = "existing"
-	default:
-		return "rejected", msg, nil
+	switch status {
+	case http.StatusCreated:
+		return "started", "", nil
+	case http.StatusOK:
+		return "existing", "", nil
 	}
-	if v["guide_id"] != "" && v["guide_assigned_at"] != "" {
-		status, msg, err := post(ctx, o, "/v1/participants/"+v["participant_id"]+"/guide",
-			map[string]string{"guideId": v["guide_id"], "from": v["guide_assigned_at"]})
-		if err != nil {
-			return "", "", err
-		}
-		// 409 on a repeated run: that guide is already assigned.
-		if status != http.StatusOK && status != http.StatusConflict {
-			return "rejected", "guide: " + msg, nil
-		}
-	}
-	return outcome, "", nil
+	return "rejected", msg, nil
 }
 
 func post(ctx context.Context, o Options, path string, body any) (int, string, error) {
@@ -249,6 +254,7 @@ func post(ctx context.Context, o Options, path string, body any) (int, string, e
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+o.Token)
+		req.Header.Set(RowHeader, "1")
 		resp, err := o.Client.Do(req)
 		if err != nil {
 			return 0, "", fmt.Errorf("the stegvis API at %s does not answer (%w); start it or set --api-url", o.APIURL, err)

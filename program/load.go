@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stegvis/stegvis/textcheck"
 )
 
 //go:embed programs/*.yaml
@@ -193,6 +195,11 @@ type reporter func(field, format string, args ...any)
 
 func parseProgram(origin string, data []byte) (Program, []string) {
 	var f fileProgram
+	// The programme's name reaches every journey and the read model: a control character
+	// or broken UTF-8 there would fail each write, so the file is refused instead.
+	if p := textcheck.Check(string(data), textcheck.MultiLine); p != nil && p.Reason == textcheck.ReasonInvalidUTF8 {
+		return Program{}, []string{origin + ": the file " + p.Message}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
@@ -219,6 +226,11 @@ func parseProgram(origin string, data []byte) (Program, []string) {
 	}
 	if strings.TrimSpace(f.Name) == "" {
 		bad("name", "is required: the name guides and managers see")
+	} else if p := textcheck.Check(f.Name, textcheck.SingleLine); p != nil {
+		bad("name", "%s", p.Message)
+	}
+	if p := textcheck.Check(f.Source, textcheck.MultiLine); p != nil {
+		bad("source", "%s", p.Message)
 	}
 	p := Program{ID: f.ID, Version: f.Version, Name: f.Name, Source: f.Source}
 	if f.Deadlines == nil || f.Deadlines.Plan == nil {

@@ -115,6 +115,14 @@ func TestEveryProgrammeErrorNamesTheFileTheFieldAndTheFix(t *testing.T) {
 		{"broken YAML", "kommun.yaml", "id: kommun\n  version: [\n",
 			[]string{"kommun.yaml: line", "check the indentation"}},
 		{"empty file", "kommun.yaml", "", []string{"kommun.yaml: the file is empty"}},
+		{"NUL in the name", "kommun.yaml", strings.Replace(good, "name: Kommunens jobbspår", `name: "Kommunens\0 jobbspår"`, 1),
+			[]string{"kommun.yaml: name:", "control character NUL (U+0000)", "remove it"}},
+		{"newline in the name", "kommun.yaml", strings.Replace(good, "name: Kommunens jobbspår", `name: "Kommunens\njobbspår"`, 1),
+			[]string{"kommun.yaml: name:", "newline (U+000A)", "one line"}},
+		{"C1 control in the source", "kommun.yaml", good + "source: \"SFS 2025:1\\x85\"\n",
+			[]string{"kommun.yaml: source:", "U+0085"}},
+		{"invalid UTF-8", "kommun.yaml", strings.Replace(good, "jobbspår", "jobbsp\xe5r", 1),
+			[]string{"kommun.yaml: the file is not valid UTF-8 (byte 0xE5"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -220,3 +220,37 @@ func (s *Store) UpsertUnitIfMissing(ctx context.Context, u Unit) error {
 	}
 	return nil
 }
+
+// Unit returns one unit, active or not; ErrNotFound when there is none.
+func (s *Store) Unit(ctx context.Context, id string) (Unit, error) {
+	var u Unit
+	err := s.Pool.QueryRow(ctx, `SELECT unit_id, name, active FROM units WHERE unit_id = $1`, id).Scan(&u.UnitID, &u.Name, &u.Active)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	if err != nil {
+		return u, fmt.Errorf("read unit: %w", err)
+	}
+	return u, nil
+}
+
+// ActiveUnitIDs lists up to limit active units' ids, sorted: what a refusal offers
+// instead of an unknown unit.
+func (s *Store) ActiveUnitIDs(ctx context.Context, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT unit_id FROM units WHERE active ORDER BY unit_id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list active units: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ActiveStaffIDs lists up to limit ids of active staff with a role, of one unit (all
+// units when unit is ""), sorted.
+func (s *Store) ActiveStaffIDs(ctx context.Context, unit, role string, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT staff_id FROM staff WHERE active AND role = $2 AND ($1 = '' OR unit_id = $1)
+		ORDER BY staff_id LIMIT $3`, unit, role, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list active staff: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

@@ -196,16 +196,24 @@ func (f *apiFailure) Error() string { return f.body.Error.Message }
 func (f *apiFailure) Fields(cat *catalogue, lang string) map[string]string {
 	m := map[string]string{}
 	for _, fe := range f.body.Error.Fields {
-		m[fe.Field] = fe.Message
-		if fe.Rule == "" {
-			continue
+		msg := fe.Message
+		if id := "Rule: " + fe.Rule; fe.Rule != "" && cat.has(id) {
+			var args []any
+			for i, a := range fe.Args {
+				args = append(args, fmt.Sprintf("A%d", i), a)
+			}
+			msg = cat.text(lang, id, args...)
 		}
-		var args []any
-		for i, a := range fe.Args {
-			args = append(args, fmt.Sprintf("A%d", i), a)
-		}
-		if id := "Rule: " + fe.Rule; cat.has(id) {
-			m[fe.Field] = cat.text(lang, id, args...)
+		m[fe.Field] = msg
+		// A JSON path (subGoals[1], weeklySchedule[0].day) is shown at its form field.
+		if i := strings.IndexByte(fe.Field, '['); i > 0 {
+			field := fe.Field[:i]
+			if j := strings.LastIndexByte(fe.Field, '.'); j > i {
+				field = fe.Field[j+1:]
+			}
+			if _, ok := m[field]; !ok {
+				m[field] = msg
+			}
 		}
 	}
 	return m

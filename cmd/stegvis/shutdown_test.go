@@ -42,7 +42,7 @@ func TestShutdownOnSIGTERM(t *testing.T) {
 		// A request in flight: its headers are sent, its body only in part, so the
 		// handler is waiting for the rest when the signal comes.
 		today := time.Now().In(calendar.Stockholm).Format(time.DateOnly)
-		body := `{"participantId":"shutdown-1","programId":"steg","unit":"vuxenutbildning","referredAt":"` + today + `"}`
+		body := `{"participantId":"shutdown-1","programId":"steg","unit":"arbetsmarknad","referredAt":"` + today + `"}`
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)

@@ -111,7 +111,7 @@ func TestSmokeDevAsAUserRunsIt(t *testing.T) {
 	base2 := fmt.Sprintf("http://127.0.0.1:%d", apiPort2)
 	waitReady(t, base2, apiProc)
 	system = devTokens(t, dataDir)["ekb-system"]
-	status, body = post(t, base2+"/v1/participants", system, `{"participantId":"smoke-2","programId":"steg","unit":"vuxenutbildning","referredAt":"`+today+`"}`)
+	status, body = post(t, base2+"/v1/participants", system, `{"participantId":"smoke-2","programId":"steg","unit":"arbetsmarknad","referredAt":"`+today+`"}`)
 	if status != http.StatusCreated || !strings.Contains(body, `"phase":"waiting_for_guide"`) {
 		t.Fatalf("start through stegvis api: %d %s", status, body)
 	}
