@@ -155,7 +155,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "search attributes:", err)
 		return 1
 	}
-	checker := &selfcheck.Checker{Store: st, Temporal: c, Namespace: env.temporal.GetDefaultNamespace(), Metrics: reg.NewSelfCheck(selfcheck.KindNames())}
+	checker := &selfcheck.Checker{Store: st, Temporal: c, Namespace: env.temporal.GetDefaultNamespace()}
 	env.deps = api.Deps{Temporal: c, DB: st, Log: log, Metrics: reg, Namespace: env.temporal.GetDefaultNamespace(),
 		Auth: env.issuer.Verifier(), Keys: env.keys, RateLimit: 1000, RateBurst: 1000, SelfCheck: checker}
 	env.http = httptest.NewServer(api.NewRouter(env.deps))

@@ -29,6 +29,7 @@ type DeadlineCount struct {
 type ReadModelCounts struct {
 	Journeys  []JourneyCount
 	Deadlines []DeadlineCount
+	SelfCheck SelfCheckCounts
 }
 
 // ReadModel works the counts out (store.Store does, from PostgreSQL).
@@ -48,6 +49,8 @@ type ReadModelOptions struct {
 	Log *zerolog.Logger
 	// Now is the clock (time.Now); tests set it.
 	Now func() time.Time
+	// SelfCheckKinds are the kinds of self-check finding, each served (0 when none).
+	SelfCheckKinds []string
 }
 
 var (
@@ -77,7 +80,8 @@ type readModelCollector struct {
 }
 
 // RegisterReadModel adds the read-model gauges (stegvis_journeys, stegvis_deadlines_open,
-// stegvis_deadlines_overdue) and stegvis_read_model_metrics_errors_total to the registry.
+// stegvis_deadlines_overdue, stegvis_self_check_*) and
+// stegvis_read_model_metrics_errors_total to the registry.
 func (r *Registry) RegisterReadModel(src ReadModel, opts ReadModelOptions) {
 	r.MustRegister(NewReadModelCollector(src, opts))
 }
@@ -103,6 +107,7 @@ func (c *readModelCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- journeysDesc
 	ch <- deadlinesOpenDesc
 	ch <- deadlinesOverdueDesc
+	describeSelfCheck(ch)
 	c.errors.Describe(ch)
 }
 
@@ -117,6 +122,7 @@ func (c *readModelCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(deadlinesOpenDesc, prometheus.GaugeValue, float64(d.Open), d.Kind, level)
 			ch <- prometheus.MustNewConstMetric(deadlinesOverdueDesc, prometheus.GaugeValue, float64(d.Overdue), d.Kind, level)
 		}
+		collectSelfCheck(ch, c.opts.SelfCheckKinds, counts.SelfCheck)
 	}
 	c.errors.Collect(ch)
 }

@@ -26,7 +26,6 @@ import (
 
 	"github.com/stegvis/stegvis/activities"
 	"github.com/stegvis/stegvis/calendar"
-	"github.com/stegvis/stegvis/metrics"
 	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/workflows"
 )
@@ -113,6 +112,7 @@ type Store interface {
 	UnresolvedJournalFailures(ctx context.Context) ([]store.FailedJournalWrites, error)
 	OpenFindings(ctx context.Context) (map[store.FindingKey]time.Time, error)
 	RecordFindings(ctx context.Context, now time.Time, found []store.FindingRecord) (map[store.FindingKey]time.Time, error)
+	RecordSelfCheckRun(ctx context.Context, at time.Time, ok bool) error
 	ResolveRecipient(ctx context.Context, role, unit, guideID string) (string, string, error)
 	InsertSelfCheckNotice(ctx context.Context, n store.SelfCheckNotice) (bool, error)
 }
@@ -139,8 +139,6 @@ type Checker struct {
 	Store     Store
 	Temporal  client.Client
 	Namespace string
-	// Metrics, when set, receive each run's counts and times.
-	Metrics *metrics.SelfCheck
 	// Grace is DefaultGrace when 0; Concurrency DefaultConcurrency.
 	Grace       time.Duration
 	Concurrency int
@@ -192,15 +190,19 @@ func (c *Checker) run(ctx context.Context, record bool, progress func(string)) (
 		progress = func(string) {}
 	}
 	now := c.now()
-	defer func() {
-		counts := map[string]int{}
-		for k, n := range rep.Counts {
-			counts[string(k)] = n
-		}
-		c.Metrics.Observe(c.now(), counts, err == nil)
-	}()
 	if c.Store == nil || c.Temporal == nil {
 		return Report{}, errors.New("the self-check is not configured: it needs the database and Temporal")
+	}
+	if record {
+		// The metrics (stegvis_self_check_*) are read from the database by every
+		// process, so that they agree whichever worker ran the check. A run that cannot
+		// even record this leaves the last success as it was, and the staleness alert
+		// fires.
+		defer func() {
+			if rerr := c.Store.RecordSelfCheckRun(context.WithoutCancel(ctx), c.now(), err == nil); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
 	}
 	var found []Finding
 	for _, step := range []struct {

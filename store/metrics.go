@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,6 +56,38 @@ func (s *Store) ReadModelCounts(ctx context.Context, now time.Time) (metrics.Rea
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("count open deadlines: %w", err)
+	}
+	rows.Close()
+	if out.SelfCheck, err = selfCheckCounts(ctx, tx); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// selfCheckCounts reads the self-check's unresolved findings by kind and when its
+// recording run last ran.
+func selfCheckCounts(ctx context.Context, tx pgx.Tx) (metrics.SelfCheckCounts, error) {
+	out := metrics.SelfCheckCounts{Findings: map[string]int{}}
+	rows, err := tx.Query(ctx, `SELECT kind, count(*) FROM self_check_findings WHERE resolved_at IS NULL GROUP BY 1`)
+	if err != nil {
+		return out, fmt.Errorf("count self-check findings: %w", err)
+	}
+	for rows.Next() {
+		var kind string
+		var n int
+		if err := rows.Scan(&kind, &n); err != nil {
+			rows.Close()
+			return out, fmt.Errorf("count self-check findings: %w", err)
+		}
+		out.Findings[kind] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("count self-check findings: %w", err)
+	}
+	err = tx.QueryRow(ctx, `SELECT last_run_at, last_success_at FROM self_check_runs`).Scan(&out.LastRun, &out.LastSuccess)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return out, fmt.Errorf("read the self-check's last run: %w", err)
 	}
 	return out, nil
 }

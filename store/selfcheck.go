@@ -266,6 +266,23 @@ func (s *Store) RecordFindings(ctx context.Context, now time.Time, found []Findi
 	return out, err
 }
 
+// RecordSelfCheckRun remembers that a recording run of the self-check ended at at,
+// successfully or not, for the metrics every process serves.
+func (s *Store) RecordSelfCheckRun(ctx context.Context, at time.Time, ok bool) error {
+	var success *time.Time
+	if ok {
+		success = &at
+	}
+	_, err := s.Pool.Exec(ctx, `
+		INSERT INTO self_check_runs (last_run_at, last_success_at) VALUES ($1, $2)
+		ON CONFLICT (singleton) DO UPDATE SET last_run_at = EXCLUDED.last_run_at,
+			last_success_at = coalesce(EXCLUDED.last_success_at, self_check_runs.last_success_at)`, at, success)
+	if err != nil {
+		return fmt.Errorf("record the self-check's run: %w", err)
+	}
+	return nil
+}
+
 // SelfCheckNotice is a finding addressed to an inbox.
 type SelfCheckNotice struct {
 	ID            string // idempotency key: one notice per finding and first sighting

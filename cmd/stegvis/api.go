@@ -79,7 +79,7 @@ func apiCommand() *ffcli.Command {
 				defer c.Close()
 				h := api.NewRouter(api.Deps{Temporal: c, DB: p.store, Log: p.log, Metrics: p.metrics, Programs: programs, Namespace: tc.Namespace,
 					Auth: v, Keys: p.keys, RateLimit: ac.RateLimit, RateBurst: ac.RateBurst, CodecOrigins: ac.Origins(),
-					SelfCheck: newChecker(p.store, c, tc.Namespace, p.metrics, sc)})
+					SelfCheck: newChecker(p.store, c, tc.Namespace, sc)})
 				if err := web.Mount(h, web.Options{API: h, Verify: v, SecureCookie: ac.SecureCookie, OIDC: login}); err != nil {
 					return err
 				}

@@ -106,7 +106,7 @@ func runCheck(ctx context.Context, logc config.Log, db config.Database, tc confi
 		return selfcheck.Report{}, fmt.Errorf("%w (set TEMPORAL_ADDRESS to a reachable frontend)", err)
 	}
 	defer c.Close()
-	checker := newChecker(p.store, c, tc.Namespace, p.metrics, sc)
+	checker := newChecker(p.store, c, tc.Namespace, sc)
 	if notify {
 		return checker.CheckAndNotify(ctx, nil)
 	}

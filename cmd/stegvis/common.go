@@ -83,7 +83,7 @@ func startClusterProcess(ctx context.Context, logc config.Log, db config.Databas
 // and dev each serve them on /metrics.
 func newMetrics(st *store.Store, mc config.Metrics, log zerolog.Logger) *metrics.Registry {
 	reg := metrics.New()
-	reg.RegisterReadModel(st, metrics.ReadModelOptions{Refresh: mc.Refresh, Log: &log})
+	reg.RegisterReadModel(st, metrics.ReadModelOptions{Refresh: mc.Refresh, Log: &log, SelfCheckKinds: selfcheck.KindNames()})
 	return reg
 }
 
@@ -199,9 +199,10 @@ func webLogin(ctx context.Context, ac config.Auth, publicURL string) (*web.OIDCL
 	return web.NewOIDCLogin(ctx, ac.OIDCIssuer, ac.ClientID, ac.ClientSecret, publicURL)
 }
 
-// newChecker is the self-check of a process, reporting into its metrics registry.
-func newChecker(st *store.Store, c client.Client, namespace string, reg *metrics.Registry, sc config.SelfCheck) *selfcheck.Checker {
-	return &selfcheck.Checker{Store: st, Temporal: c, Namespace: namespace, Metrics: reg.NewSelfCheck(selfcheck.KindNames()), Grace: sc.Grace}
+// newChecker is the self-check of a process. Its metrics are read from the database
+// by every process's read-model collector (newMetrics).
+func newChecker(st *store.Store, c client.Client, namespace string, sc config.SelfCheck) *selfcheck.Checker {
+	return &selfcheck.Checker{Store: st, Temporal: c, Namespace: namespace, Grace: sc.Grace}
 }
 
 // withSelfCheck gives the activities the self-check and creates or updates its daily

@@ -171,7 +171,7 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		ln.Close()
 		return err
 	}
-	checker := newChecker(st, c, namespace, reg, sc)
+	checker := newChecker(st, c, namespace, sc)
 	if err := withSelfCheck(ctx, c, acts, checker, sc); err != nil {
 		ln.Close()
 		return err

@@ -95,7 +95,7 @@ func workerCommand() *ffcli.Command {
 				if err := withRetention(ctx, c, tc.Namespace, st, acts, rc); err != nil {
 					return err
 				}
-				if err := withSelfCheck(ctx, c, acts, newChecker(st, c, tc.Namespace, reg, sc), sc); err != nil {
+				if err := withSelfCheck(ctx, c, acts, newChecker(st, c, tc.Namespace, sc), sc); err != nil {
 					return err
 				}
 				log.Info().Str("temporal", tc.Address).Str("namespace", tc.Namespace).Msg("worker polling")

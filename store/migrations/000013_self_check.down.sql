@@ -1,3 +1,4 @@
+DROP TABLE self_check_runs;
 DROP TABLE self_check_findings;
 DROP INDEX notifications_admin_inbox_idx;
 DELETE FROM notifications WHERE kind = 'self_check';

@@ -51,3 +51,12 @@ CREATE TABLE self_check_findings (
     resolved_at    timestamptz,
     PRIMARY KEY (kind, subject)
 );
+
+-- When the recording self-check (the daily run, stegvis check --notify) last ran and
+-- last ran to the end: one row. Every process reads it for its /metrics, so the gauges
+-- agree whichever worker ran the check.
+CREATE TABLE self_check_runs (
+    singleton       boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_run_at     timestamptz NOT NULL,
+    last_success_at timestamptz
+);
