@@ -793,6 +793,7 @@ func (c *cluster) checkHistories() {
 		t.Fatal(err)
 	}
 	r.RegisterWorkflowWithOptions(workflows.Journey, workflow.RegisterOptions{Name: workflows.JourneyWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowType})
 	for _, id := range ids[:journeys] {
 		if err := r.ReplayWorkflowHistory(quietLogger{}, histories[id]); err != nil {
 			t.Fatalf("the released workflow code cannot replay %s: %v", id, err)

@@ -46,6 +46,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Journey, workflow.RegisterOptions{Name: JourneyWorkflowType})
 			r.RegisterWorkflowWithOptions(RetentionWorkflow, workflow.RegisterOptions{Name: RetentionWorkflowType})
+			r.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowType})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("the current workflow code cannot replay %s: %v\n"+
 					"Guard the change with workflow.GetVersion (see README, \"Changing workflow code\").", f, err)
@@ -199,6 +200,8 @@ func journeyWorker(ts *temporaltest.TestServer, mem *memoryNotifications) worker
 		r.RegisterActivityWithOptions(acts.RecordNotification, activity.RegisterOptions{Name: activities.RecordNotificationName})
 		r.RegisterActivityWithOptions(acts.RecordJourneyEvents, activity.RegisterOptions{Name: activities.RecordJourneyEventsName})
 		r.RegisterActivityWithOptions(acts.DeliverNotification, activity.RegisterOptions{Name: activities.DeliverNotificationName})
+		r.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowType})
+		r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: activities.GiveUpDeliveryName})
 	})
 }
 
