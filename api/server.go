@@ -53,6 +53,7 @@ type Database interface {
 	SetStaffActive(ctx context.Context, id string, active bool) error
 	Inbox(ctx context.Context, recipient string, unreadOnly bool, limit int) ([]store.InboxItem, error)
 	MarkRead(ctx context.Context, number int64, recipient string) (store.InboxItem, error)
+	MarkDeliveryHandled(ctx context.Context, number int64, by string) (store.InboxItem, error)
 	PlanTimeliness(ctx context.Context, now time.Time, p store.Period) ([]store.TimelinessRow, error)
 	FollowUpTimeliness(ctx context.Context, now time.Time, p store.Period) ([]store.TimelinessRow, error)
 	StepAttainment(ctx context.Context, now time.Time, p store.Period) ([]store.StepRow, error)
@@ -164,6 +165,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/notifications", s.allow(inboxRoles...), s.inbox)
 	v1.POST("/notifications/:number/read", s.allow(inboxRoles...), s.markRead)
 	v1.GET("/audit", s.allow(admins...), s.auditLog)
+	v1.POST("/admin/deliveries/:number/handled", s.allow(admins...), s.markDeliveryHandled)
 	v1.GET("/participants/:id", s.forParticipant(readers...), s.getJourney)
 	v1.POST("/participants/:id/plan", s.forParticipant(recorders...), s.recordPlan)
 	v1.POST("/participants/:id/guide", s.forParticipant(recorders...), s.assignGuide)

@@ -55,16 +55,30 @@ func (s *Store) MarkDeliveryFailed(ctx context.Context, id, reason string) error
 	return nil
 }
 
-// RecordJournalWriteFailure records a read-model write that failed for good.
+// RecordJournalWriteFailure records a read-model write that failed for good. A journey
+// whose state carries the bad text fails the same way on every write: those extend the
+// open row's range of events instead of adding a row each.
 func (s *Store) RecordJournalWriteFailure(ctx context.Context, f activities.JournalWriteFailure) error {
 	var first, last *int64
 	if f.LastSeq > 0 {
 		first, last = &f.FirstSeq, &f.LastSeq
 	}
-	_, err := s.Pool.Exec(ctx, `INSERT INTO journal_write_failures (participant_id, journey_id, first_seq, last_seq, reason)
-		VALUES ($1, $2, $3, $4, $5)`, f.ParticipantID, f.JourneyID, first, last, f.Reason)
-	if err != nil {
-		return fmt.Errorf("record journal write failure: %w", err)
-	}
-	return nil
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE journal_write_failures
+			SET first_seq = least(first_seq, $3), last_seq = greatest(last_seq, $4)
+			WHERE participant_id = $1 AND journey_id = $2 AND reason = $5 AND resolved_at IS NULL AND last_seq IS NOT NULL AND $4::bigint IS NOT NULL`,
+			f.ParticipantID, f.JourneyID, first, last, f.Reason)
+		if err != nil {
+			return fmt.Errorf("record journal write failure: %w", err)
+		}
+		if tag.RowsAffected() > 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO journal_write_failures (participant_id, journey_id, first_seq, last_seq, reason)
+			VALUES ($1, $2, $3, $4, $5)`, f.ParticipantID, f.JourneyID, first, last, f.Reason)
+		if err != nil {
+			return fmt.Errorf("record journal write failure: %w", err)
+		}
+		return nil
+	})
 }
