@@ -70,6 +70,40 @@ func TestRecordHistories(t *testing.T) {
 	}
 	t.Run("journey", recordJourneyHistories)
 	t.Run("retention", recordRetentionHistories)
+	t.Run("delivery", recordDeliveryHistories)
+}
+
+// recordDeliveryHistories records a delivery that fails twice, as a mail server down
+// would, and then succeeds.
+func recordDeliveryHistories(t *testing.T) {
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	var mu sync.Mutex
+	failures := 2
+	w := ts.NewWorker(TaskQueue, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowType})
+		r.RegisterActivityWithOptions(func(context.Context, string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if failures > 0 {
+				failures--
+				return errors.New("dial tcp 127.0.0.1:25: connect: connection refused")
+			}
+			return nil
+		}, activity.RegisterOptions{Name: activities.DeliverNotificationName})
+	})
+	defer w.Stop()
+	c := ts.GetDefaultClient()
+	ctx := context.Background()
+	id := "run-1/plan/escalation-1"
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: DeliveryWorkflowID(id), TaskQueue: TaskQueue},
+		DeliveryWorkflowType, DeliveryInput{NotificationID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, "delivery-v1-retried.json"))
 }
 
 // recordRetentionHistories records a retention run that takes two batches.

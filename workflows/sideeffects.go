@@ -75,14 +75,22 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) error {
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: deliveryMaxInterval, NonRetryableErrorTypes: activities.PermanentErrorTypes},
 	})
+	began := workflow.Now(ctx)
 	err := workflow.ExecuteActivity(actx, activities.DeliverNotificationName, in.NotificationID).Get(ctx, nil)
-	var timeout *temporal.TimeoutError
-	if err == nil || !errors.As(err, &timeout) {
+	switch {
+	case err == nil:
+		return nil
+	case permanentFailure(err):
+		return nil // recorded on the notification, counted and logged by the activity
+	case temporal.IsCanceledError(err):
 		return err
 	}
-	workflow.GetLogger(ctx).Error("delivery given up after transient failures", "notification", in.NotificationID, "after", giveUp)
+	// Only the overall limit ends the retries (no attempt limit): transient failures
+	// lasted that long. Recorded with how long it really was.
+	after := workflow.Now(ctx).Sub(began).Round(time.Minute)
+	workflow.GetLogger(ctx).Error("delivery given up after transient failures", "notification", in.NotificationID, "after", after)
 	return workflow.ExecuteActivity(notificationContext(ctx), activities.GiveUpDeliveryName,
-		activities.GiveUpInput{ID: in.NotificationID, After: giveUp}).Get(ctx, nil)
+		activities.GiveUpInput{ID: in.NotificationID, After: after}).Get(ctx, nil)
 }
 
 // recordNotice writes a notice. A write that can never succeed (the activity has
