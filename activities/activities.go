@@ -177,6 +177,7 @@ func (a *Activities) RecordNotification(ctx context.Context, n Notification) err
 	inserted, err := a.writeNotification(ctx, n)
 	code, permanent := permanentDBError(err)
 	if err != nil && !permanent {
+		a.journalTransient()
 		return err
 	}
 	if permanent {
@@ -187,6 +188,7 @@ func (a *Activities) RecordNotification(ctx context.Context, n Notification) err
 		inserted, err2 = a.writeNotification(ctx, c)
 		code2, permanent2 := permanentDBError(err2)
 		if err2 != nil && !permanent2 {
+			a.journalTransient()
 			return err2
 		}
 		reason := fmt.Sprintf("notification %s: PostgreSQL refused its text (SQLSTATE %s); written with the text cleaned", c.ID, code)

@@ -54,11 +54,9 @@ type SideEffectMetrics interface {
 	JournalWriteFailed(class string)
 }
 
-// FailureStore records side effects that could not succeed, for people to handle.
+// FailureStore records read-model writes that could not succeed, for people to handle
+// (delivery failures go to DeliveryStore.MarkDeliveryFailed).
 type FailureStore interface {
-	// MarkDeliveryFailed records on the notification that a channel cannot deliver it.
-	MarkDeliveryFailed(ctx context.Context, id, reason string) error
-	// RecordJournalWriteFailure records a read-model write that failed for good.
 	RecordJournalWriteFailure(ctx context.Context, f JournalWriteFailure) error
 }
 

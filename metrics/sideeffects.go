@@ -35,7 +35,7 @@ func (r *Registry) NewSideEffects() *SideEffects {
 		}, []string{"channel", "class"}),
 		journalFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stegvis_journal_write_failures_total",
-			Help: "Failed read-model writes, by class: transient ones are retried, permanent ones are recorded in journal_write_failures.",
+			Help: "Failed read-model writes (journey events and notifications), by class: transient ones are retried, permanent ones are recorded in journal_write_failures.",
 		}, []string{"class"}),
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "stegvis_notice_lateness_seconds",
