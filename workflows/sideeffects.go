@@ -167,7 +167,9 @@ func (j *journey) flushApart(ctx workflow.Context) {
 	}
 	batch := append([]activities.JourneyEvent(nil), j.state.Outbox...)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		// Short, so that a database that hangs instead of refusing holds a turn of the
+		// loop for under a minute (three attempts), not the old 30 s each.
+		StartToCloseTimeout: 15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: flushAttempts,
 			NonRetryableErrorTypes: activities.PermanentErrorTypes},
 	})
