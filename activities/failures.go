@@ -128,8 +128,13 @@ func classifyWebhookStatus(code int) error {
 	if code >= 400 && code < 500 && code != 408 && code != 429 {
 		return &permanentDeliveryError{channel: ChannelWebhook, reason: fmt.Sprintf("the webhook answered %d", code)}
 	}
-	return fmt.Errorf("the webhook answered %d", code)
+	return webhookStatus(code)
 }
+
+// webhookStatus is a webhook answer that asks to try again (5xx, 408, 429).
+type webhookStatus int
+
+func (c webhookStatus) Error() string { return fmt.Sprintf("the webhook answered %d", int(c)) }
 
 // transientKind names a transient error for a log line, without its text (which may
 // hold an address).
@@ -137,8 +142,11 @@ func transientKind(err error) string {
 	var (
 		tp *textproto.Error
 		ne net.Error
+		ws webhookStatus
 	)
 	switch {
+	case errors.As(err, &ws):
+		return fmt.Sprintf("HTTP %d", int(ws))
 	case errors.As(err, &tp):
 		return fmt.Sprintf("SMTP %d", tp.Code)
 	case errors.As(err, &ne) && ne.Timeout():
