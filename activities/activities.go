@@ -5,7 +5,10 @@ package activities
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"github.com/stegvis/stegvis/calendar"
 	"github.com/stegvis/stegvis/program"
@@ -123,30 +126,120 @@ type Activities struct {
 	Temporal  RetentionTemporal
 	// SelfCheck runs the daily self-check; RunSelfCheck refuses to run without it.
 	SelfCheck SelfChecker
+	// Failures records read-model writes that failed for good; nil uses Journal when it
+	// can (the store does), else such failures are only logged and counted.
+	Failures FailureStore
+	// Metrics counts notifications, deliveries and failures; nil counts nothing.
+	Metrics SideEffectMetrics
 }
+
+// failures is where permanent write failures are recorded, or nil.
+func (a *Activities) failures() FailureStore {
+	if a.Failures != nil {
+		return a.Failures
+	}
+	f, _ := a.Journal.(FailureStore)
+	return f
+}
+
+// Activity names of the delivery workflow's side effects.
+const (
+	// GiveUpDeliveryName records a delivery that transient failures kept from succeeding.
+	GiveUpDeliveryName = "GiveUpDelivery"
+)
 
 // DeliverNotification sends a written notification out by the configured channels.
 func (a *Activities) DeliverNotification(ctx context.Context, id string) error {
 	if a.Delivery == nil {
 		return nil
 	}
-	return a.Delivery.DeliverNotification(ctx, id)
+	return a.Delivery.DeliverNotification(ctx, id, a.Metrics)
 }
 
-// RecordNotification writes a notification to PostgreSQL, once.
+// GiveUpInput names a notification whose delivery was given up and after how long.
+type GiveUpInput struct {
+	ID    string        `json:"id"`
+	After time.Duration `json:"after"`
+}
+
+// GiveUpDelivery records every channel still undelivered as failed for good.
+func (a *Activities) GiveUpDelivery(ctx context.Context, in GiveUpInput) error {
+	if a.Delivery == nil {
+		return nil
+	}
+	return a.Delivery.GiveUp(ctx, in.ID, in.After, a.Metrics)
+}
+
+// RecordNotification writes a notification to PostgreSQL, once (its id is the key, so
+// a retry never writes twice). Text that PostgreSQL refuses (NUL, invalid UTF-8, which
+// slipped past validation) is cleaned and the notification written all the same, and
+// the failure recorded and alerted; if even that is refused, the error is permanent so
+// that the journey goes on to its later notices. Anything else is transient.
 func (a *Activities) RecordNotification(ctx context.Context, n Notification) error {
+	inserted, err := a.writeNotification(ctx, n)
+	code, permanent := permanentDBError(err)
+	if err != nil && !permanent {
+		a.journalTransient()
+		return err
+	}
+	if permanent {
+		c := n
+		c.ID, c.ParticipantID, c.Unit, c.DeadlineID, c.DeadlineKind = clean(n.ID), clean(n.ParticipantID), clean(n.Unit), clean(n.DeadlineID), clean(n.DeadlineKind)
+		c.RecipientID, c.GuideID, c.ResolvedFrom = clean(n.RecipientID), clean(n.GuideID), clean(n.ResolvedFrom)
+		var err2 error
+		inserted, err2 = a.writeNotification(ctx, c)
+		code2, permanent2 := permanentDBError(err2)
+		if err2 != nil && !permanent2 {
+			a.journalTransient()
+			return err2
+		}
+		reason := fmt.Sprintf("notification %s: PostgreSQL refused its text (SQLSTATE %s); written with the text cleaned", c.ID, code)
+		if permanent2 {
+			reason = fmt.Sprintf("notification %s: PostgreSQL refused it (SQLSTATE %s, then %s with the text cleaned); not written", c.ID, code, code2)
+		}
+		journey, _, _ := strings.Cut(c.ID, "/")
+		if err := a.recordJournalFailure(ctx, JournalWriteFailure{ParticipantID: c.ParticipantID, JourneyID: journey, Reason: reason}); err != nil {
+			return err
+		}
+		if permanent2 {
+			return nonRetryable(ErrTypeNotificationPermanent, reason)
+		}
+	}
+	if inserted && a.Metrics != nil {
+		a.Metrics.NotificationWritten(string(n.Kind), time.Since(n.PlannedAt))
+	}
+	return nil
+}
+
+func (a *Activities) writeNotification(ctx context.Context, n Notification) (bool, error) {
 	if n.RecipientID == "" && a.Directory != nil {
 		id, how, err := a.Directory.ResolveRecipient(ctx, string(n.RecipientRole), n.Unit, n.GuideID)
 		if err != nil {
-			return fmt.Errorf("resolve %s of %s: %w", n.RecipientRole, n.Unit, err)
+			return false, fmt.Errorf("resolve %s of %s: %w", n.RecipientRole, n.Unit, err)
 		}
 		if id != "" {
 			n.RecipientID, n.ResolvedFrom = id, how
 		}
 	}
-	if _, err := a.Notifications.InsertNotification(ctx, n); err != nil {
-		return fmt.Errorf("record %s %s for deadline %s: %w", n.Kind, n.ID, n.DeadlineID, err)
+	inserted, err := a.Notifications.InsertNotification(ctx, n)
+	if err != nil {
+		return false, fmt.Errorf("record %s %s for deadline %s: %w", n.Kind, n.ID, n.DeadlineID, err)
 	}
+	return inserted, nil
+}
+
+// recordJournalFailure records, counts and logs a read-model write that failed for good.
+func (a *Activities) recordJournalFailure(ctx context.Context, f JournalWriteFailure) error {
+	if fs := a.failures(); fs != nil {
+		if err := fs.RecordJournalWriteFailure(ctx, f); err != nil {
+			return err
+		}
+	}
+	if a.Metrics != nil {
+		a.Metrics.JournalWriteFailed(ClassPermanent)
+	}
+	activity.GetLogger(ctx).Error("read-model write failed for good; see journal_write_failures", "participant", f.ParticipantID,
+		"journey", f.JourneyID, "firstSeq", f.FirstSeq, "lastSeq", f.LastSeq, "reason", f.Reason)
 	return nil
 }
 

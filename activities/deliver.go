@@ -7,13 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/smtp"
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/activity"
 )
 
 // DeliverNotificationName is the registered name of the delivery activity.
@@ -37,12 +38,28 @@ type DeliveryInfo struct {
 	DueAt          time.Time  `json:"dueAt"`
 	EmailSentAt    *time.Time `json:"-"`
 	WebhookSentAt  *time.Time `json:"-"`
+	// DeliveryFailure is what was recorded of channels that failed for good, each as
+	// "<channel>: <reason>"; such a channel is not tried again.
+	DeliveryFailure string `json:"-"`
+}
+
+// failedFor reports whether a channel's permanent failure is recorded already.
+func (n DeliveryInfo) failedFor(channel string) bool {
+	for _, part := range strings.Split(n.DeliveryFailure, "; ") {
+		if strings.HasPrefix(part, channel+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // DeliveryStore reads what a delivery needs and records what was done.
 type DeliveryStore interface {
 	DeliveryOf(ctx context.Context, id string) (DeliveryInfo, error)
 	MarkDelivered(ctx context.Context, id, channel string) error
+	// MarkDeliveryFailed records that a channel cannot deliver the notification, with a
+	// reason that starts with the channel ("email: SMTP 550 ...").
+	MarkDeliveryFailed(ctx context.Context, id, reason string) error
 }
 
 // Mail is the SMTP configuration; an empty Addr turns email off.
@@ -67,31 +84,98 @@ type Delivery struct {
 	Webhook Webhook
 }
 
-// DeliverNotification sends one notification by every configured channel that has not
-// sent it yet. A failure is returned so that Temporal retries it; a channel that
-// succeeded is recorded and not repeated. Escalations go out at once through here;
-// reminders wait for the daily digest.
-func (d *Delivery) DeliverNotification(ctx context.Context, id string) error {
+// DeliverNotification sends one notification by every configured channel that has
+// neither sent it nor failed for good. A channel that succeeds is recorded and never
+// repeated. A permanent refusal (SMTP 5xx, an unusable address, a webhook 4xx) is
+// recorded on the notification, counted and logged, and the other channel is still
+// tried; a transient failure is returned so that Temporal retries the channels left.
+// Escalations go out at once through here; reminders wait for the daily digest.
+func (d *Delivery) DeliverNotification(ctx context.Context, id string, m SideEffectMetrics) error {
 	n, err := d.Store.DeliveryOf(ctx, id)
 	if err != nil {
 		return err
 	}
-	if d.Mail.Addr != "" && n.EmailSentAt == nil && n.RecipientEmail != "" {
-		if err := d.sendMail(n); err != nil {
-			return fmt.Errorf("email notification %d: %w", n.Number, err)
+	var transient []string
+	try := func(channel string, send func() error) error {
+		err := send()
+		var perm *permanentDeliveryError
+		switch {
+		case err == nil:
+			if err := d.Store.MarkDelivered(ctx, id, channel); err != nil {
+				return err
+			}
+			if m != nil {
+				m.DeliverySent(channel)
+			}
+		case errors.As(err, &perm):
+			return d.recordPermanent(ctx, n, perm.Error(), m)
+		default:
+			if m != nil {
+				m.DeliveryFailed(channel, ClassTransient)
+			}
+			kind := transientKind(err)
+			activity.GetLogger(ctx).Warn("delivery failed; will retry", "notification", n.Number,
+				"participant", n.ParticipantID, "channel", channel, "error", kind)
+			transient = append(transient, channel+": "+kind)
 		}
-		if err := d.Store.MarkDelivered(ctx, id, "email"); err != nil {
+		return nil
+	}
+	if d.Mail.Addr != "" && n.EmailSentAt == nil && n.RecipientEmail != "" && !n.failedFor(ChannelEmail) {
+		err := try(ChannelEmail, func() error {
+			if err := checkAddress(n.RecipientEmail); err != nil {
+				return err
+			}
+			return classifySMTP(d.sendMail(n))
+		})
+		if err != nil {
 			return err
 		}
 	}
-	if d.Webhook.URL != "" && n.WebhookSentAt == nil {
-		if err := d.postWebhook(ctx, n); err != nil {
-			return fmt.Errorf("webhook for notification %d: %w", n.Number, err)
-		}
-		if err := d.Store.MarkDelivered(ctx, id, "webhook"); err != nil {
+	if d.Webhook.URL != "" && n.WebhookSentAt == nil && !n.failedFor(ChannelWebhook) {
+		if err := try(ChannelWebhook, func() error { return d.postWebhook(ctx, n) }); err != nil {
 			return err
 		}
 	}
+	if len(transient) > 0 {
+		// Only the kind of failure: server replies may quote the address.
+		return fmt.Errorf("notification %d not delivered yet (%s)", n.Number, strings.Join(transient, "; "))
+	}
+	return nil
+}
+
+// GiveUp records every channel that has still not delivered a notification as failed
+// for good, after transient failures lasted as long as the journey waits.
+func (d *Delivery) GiveUp(ctx context.Context, id string, after time.Duration, m SideEffectMetrics) error {
+	n, err := d.Store.DeliveryOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	reason := "gave up after " + after.String() + " of transient failures"
+	if d.Mail.Addr != "" && n.EmailSentAt == nil && n.RecipientEmail != "" && !n.failedFor(ChannelEmail) {
+		if err := d.recordPermanent(ctx, n, ChannelEmail+": "+reason, m); err != nil {
+			return err
+		}
+	}
+	if d.Webhook.URL != "" && n.WebhookSentAt == nil && !n.failedFor(ChannelWebhook) {
+		if err := d.recordPermanent(ctx, n, ChannelWebhook+": "+reason, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordPermanent records a channel's permanent failure on the notification, counts it
+// and logs it (the participant by pseudonymous id only).
+func (d *Delivery) recordPermanent(ctx context.Context, n DeliveryInfo, reason string, m SideEffectMetrics) error {
+	if err := d.Store.MarkDeliveryFailed(ctx, n.ID, reason); err != nil {
+		return err
+	}
+	channel, _, _ := strings.Cut(reason, ":")
+	if m != nil {
+		m.DeliveryFailed(channel, ClassPermanent)
+	}
+	activity.GetLogger(ctx).Error("delivery failed for good; an admin must handle it", "notification", n.Number,
+		"participant", n.ParticipantID, "channel", channel, "reason", reason)
 	return nil
 }
 
@@ -139,7 +223,7 @@ func (d *Delivery) postWebhook(ctx context.Context, n DeliveryInfo) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Webhook.URL, bytes.NewReader(body))
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError("webhook URL is invalid: "+err.Error(), "Config", nil)
+		return &permanentDeliveryError{channel: ChannelWebhook, reason: "the webhook URL is invalid; fix WEBHOOK_URL"}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(SignatureHeader, Sign(d.Webhook.Secret, body))
@@ -153,7 +237,7 @@ func (d *Delivery) postWebhook(ctx context.Context, n DeliveryInfo) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("the webhook answered %d", resp.StatusCode)
+		return classifyWebhookStatus(resp.StatusCode)
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/stegvis/stegvis/activities"
+	"github.com/stegvis/stegvis/auth"
+	"github.com/stegvis/stegvis/store"
 	"github.com/stegvis/stegvis/workflows"
 )
 
@@ -221,5 +223,98 @@ func TestTheDailyDigestSendsEachGuideOneEmailWithTheirDay(t *testing.T) {
 	m := mails[0].Data
 	if !strings.Contains(m, "Subject: stegvis: 6 overdue") || !strings.Contains(m, a) || !strings.Contains(m, b) {
 		t.Fatalf("digest:\n%s", m)
+	}
+}
+
+// An escalation whose recipient's address cannot be used (a line break in it, saved
+// before addresses were checked) fails for good at once: the inbox shows the failure,
+// the webhook still goes out, and an admin marks it handled, audited.
+func TestAPermanentDeliveryFailureShowsInTheInboxAndAnAdminMarksItHandled(t *testing.T) {
+	u := "dlf-" + participant("u")
+	call(t, "PUT", "/v1/units/"+u, `{"name":"Leverans"}`)
+	lead := "tl-" + u
+	// Straight into the store: the API refuses such an address.
+	if err := env.store.UpsertStaff(t.Context(), store.Staff{StaffID: lead, Name: "Karin Lund", Email: lead + "@kommun.test\r\nBcc: x@kommun.test",
+		UnitID: u, Role: "team_lead", Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	p := participant("dlf")
+	call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"demo","unit":%q,"referredAt":%q,"guideId":"g-anna"}`,
+		p, u, time.Now().Add(-10*time.Minute).Format(time.RFC3339)))
+
+	// The demo plan's first escalation goes to the team lead.
+	var item store.InboxItem
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := call(t, "GET", "/v1/notifications", "", as(t, lead, auth.TeamLead)...)
+		var inbox struct {
+			Notifications []store.InboxItem `json:"notifications"`
+		}
+		r.decode(t, &inbox)
+		if len(inbox.Notifications) == 1 && inbox.Notifications[0].DeliveryFailed {
+			item = inbox.Notifications[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the team lead's inbox shows no failed delivery: %s", r.body)
+		}
+	}
+	if item.DeliveryFailedAt == nil || item.DeliveryFailure != "email: the recipient's address contains a line break; fix it in the org chart" {
+		t.Fatalf("failure recorded as %+v", item)
+	}
+	if len(env.mail.to(lead+"@kommun.test")) != 0 {
+		t.Fatal("an email went out to the broken address")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var sent bool
+		if err := env.store.Pool.QueryRow(t.Context(), `SELECT webhook_sent_at IS NOT NULL FROM notifications WHERE number = $1`, item.Number).Scan(&sent); err == nil && sent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook was not sent for the notification whose email failed")
+		}
+	}
+
+	path := fmt.Sprintf("/v1/admin/deliveries/%d/handled", item.Number)
+	if r := call(t, "POST", path, "", as(t, lead, auth.TeamLead)...); r.status != http.StatusForbidden {
+		t.Fatalf("a team lead marking it handled: %d %s", r.status, r.body)
+	}
+	r := call(t, "POST", path, "", as(t, "admin-eva", auth.Admin)...)
+	var handled store.InboxItem
+	r.decode(t, &handled)
+	if r.status != http.StatusOK || handled.DeliveryHandledBy != "admin-eva" || handled.DeliveryHandledAt == nil || !handled.DeliveryFailed {
+		t.Fatalf("mark handled: %d %s", r.status, r.body)
+	}
+	r = call(t, "POST", path, "", as(t, "admin-olle", auth.Admin)...)
+	var again store.InboxItem
+	r.decode(t, &again)
+	if r.status != http.StatusOK || again.DeliveryHandledBy != "admin-eva" || !again.DeliveryHandledAt.Equal(*handled.DeliveryHandledAt) {
+		t.Fatalf("marking it again should keep the first: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", "/v1/admin/deliveries/999999999/handled", "", as(t, "admin-eva", auth.Admin)...); r.status != http.StatusNotFound {
+		t.Fatalf("unknown notification: %d %s", r.status, r.body)
+	}
+	if r := call(t, "POST", "/v1/admin/deliveries/x/handled", "", as(t, "admin-eva", auth.Admin)...); r.status != http.StatusBadRequest {
+		t.Fatalf("bad number: %d %s", r.status, r.body)
+	}
+	var levelTwo int64
+	if err := env.store.Pool.QueryRow(t.Context(), `SELECT number FROM notifications WHERE participant_id = $1 AND level = 2`, p).Scan(&levelTwo); err != nil {
+		t.Fatal(err)
+	}
+	r = call(t, "POST", fmt.Sprintf("/v1/admin/deliveries/%d/handled", levelTwo), "", as(t, "admin-eva", auth.Admin)...)
+	if r.status != http.StatusConflict || !strings.Contains(r.apiError(t).Message, "no delivery failure") {
+		t.Fatalf("a notification without a failure: %d %s", r.status, r.body)
+	}
+	entries, err := env.store.AuditFor(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited int
+	for _, e := range entries {
+		if e.Action == "POST /v1/admin/deliveries/:number/handled" && e.Actor == "admin-eva" && e.Outcome == "allowed" {
+			audited++
+		}
+	}
+	if audited != 1 {
+		t.Fatalf("marking handled audited %d times for admin-eva: %+v", audited, entries)
 	}
 }

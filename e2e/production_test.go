@@ -716,12 +716,19 @@ func (c *cluster) checkMeetings(id string, want int) string {
 }
 
 // checkHistories reads every journey's history: no workflow task failed (a replay
-// that went wrong fails its task), the running journeys have no version marker and
-// the new ones have one; then the patched build and this (released) build replay them.
+// that went wrong fails its task), the running journeys have no version marker of the
+// e2e patch and the new ones have one; then the patched build and this (released)
+// build replay them. (Every journey has the marker of workflows.SideEffectsApartChangeID,
+// a change released before this test's patch.)
 func (c *cluster) checkHistories() {
 	t := c.t
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	keyring, err := protect.ParseKeys(c.keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := protect.DataConverter(keyring)
 	var ids []string
 	for i := 1; i <= journeys; i++ {
 		ids = append(ids, workflows.JourneyWorkflowID(participant(stormPrefix, i)))
@@ -763,7 +770,14 @@ func (c *cluster) checkHistories() {
 					actRetried++
 				}
 			case enums.EVENT_TYPE_MARKER_RECORDED:
-				if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "Version" {
+				a := ev.GetMarkerRecordedEventAttributes()
+				var change string
+				if p := a.GetDetails()["change-id"]; a.GetMarkerName() == "Version" && p != nil {
+					if err := dc.FromPayloads(p, &change); err != nil {
+						t.Fatalf("%s: version marker: %v", id, err)
+					}
+				}
+				if change == workflows.E2EPatchChangeID {
 					markers++
 				}
 			}
@@ -793,15 +807,12 @@ func (c *cluster) checkHistories() {
 	}
 	// The released build still replays the running journeys, which the patched
 	// workers have extended: rolling back would be safe.
-	keyring, err := protect.ParseKeys(c.keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: protect.DataConverter(keyring)})
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.RegisterWorkflowWithOptions(workflows.Journey, workflow.RegisterOptions{Name: workflows.JourneyWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowType})
 	for _, id := range ids[:journeys] {
 		if err := r.ReplayWorkflowHistory(quietLogger{}, histories[id]); err != nil {
 			t.Fatalf("the released workflow code cannot replay %s: %v", id, err)

@@ -69,14 +69,26 @@ type InboxItem struct {
 	// Message says what is wrong and what to do, for a self-check finding (kind
 	// self_check, deadlineId its finding kind); other notices have none.
 	Message string `json:"message,omitempty"`
+	// DeliveryFailed is set when a channel could not deliver the notification for good
+	// (DeliveryFailure says which and why, without personal data) until an admin marks
+	// it handled.
+	DeliveryFailed    bool       `json:"deliveryFailed,omitempty"`
+	DeliveryFailedAt  *time.Time `json:"deliveryFailedAt,omitempty"`
+	DeliveryFailure   string     `json:"deliveryFailure,omitempty"`
+	DeliveryHandledAt *time.Time `json:"deliveryHandledAt,omitempty"`
+	DeliveryHandledBy string     `json:"deliveryHandledBy,omitempty"`
 }
 
-const inboxColumns = `number, participant_id, unit, deadline_id, kind, level, recipient_role, coalesce(recipient_id, ''), due_at, created_at, read_at, coalesce(message, '')`
+const inboxColumns = `number, participant_id, unit, deadline_id, kind, level, recipient_role, coalesce(recipient_id, ''), due_at, created_at, read_at,
+	coalesce(message, ''), delivery_failed_at, coalesce(delivery_failure, ''), delivery_handled_at, coalesce(delivery_handled_by, '')`
 
 func scanInbox(r pgx.CollectableRow) (InboxItem, error) {
 	var it InboxItem
-	return it, r.Scan(&it.Number, &it.ParticipantID, &it.Unit, &it.DeadlineID, &it.Kind, &it.Level, &it.RecipientRole,
-		&it.RecipientID, &it.DueAt, &it.CreatedAt, &it.ReadAt, &it.Message)
+	err := r.Scan(&it.Number, &it.ParticipantID, &it.Unit, &it.DeadlineID, &it.Kind, &it.Level, &it.RecipientRole,
+		&it.RecipientID, &it.DueAt, &it.CreatedAt, &it.ReadAt,
+		&it.Message, &it.DeliveryFailedAt, &it.DeliveryFailure, &it.DeliveryHandledAt, &it.DeliveryHandledBy)
+	it.DeliveryFailed = it.DeliveryFailedAt != nil
+	return it, err
 }
 
 // Inbox lists a person's notifications, newest first.
@@ -135,6 +147,38 @@ func (s *Store) MarkRead(ctx context.Context, number int64, recipient string) (I
 	}
 	if err != nil {
 		return InboxItem{}, fmt.Errorf("mark read: %w", err)
+	}
+	return it, nil
+}
+
+// ErrNoDeliveryFailure: the notification was delivered or is still being delivered, so
+// there is nothing to mark handled.
+var ErrNoDeliveryFailure = errors.New("the notification has no delivery failure")
+
+// MarkDeliveryHandled records that an admin has handled a notification's delivery
+// failure (told the person another way, fixed the address); marking it again keeps
+// the first time. ErrNotFound when there is no such notification, ErrNoDeliveryFailure
+// when its delivery has not failed.
+func (s *Store) MarkDeliveryHandled(ctx context.Context, number int64, by string) (InboxItem, error) {
+	rows, err := s.Pool.Query(ctx, `UPDATE notifications SET delivery_handled_at = coalesce(delivery_handled_at, now()),
+			delivery_handled_by = coalesce(delivery_handled_by, $2)
+		WHERE number = $1 AND delivery_failed_at IS NOT NULL RETURNING `+inboxColumns, number, by)
+	if err != nil {
+		return InboxItem{}, fmt.Errorf("mark delivery handled: %w", err)
+	}
+	it, err := pgx.CollectExactlyOneRow(rows, scanInbox)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var exists bool
+		if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE number = $1)`, number).Scan(&exists); err != nil {
+			return InboxItem{}, fmt.Errorf("mark delivery handled: %w", err)
+		}
+		if exists {
+			return InboxItem{}, ErrNoDeliveryFailure
+		}
+		return InboxItem{}, ErrNotFound
+	}
+	if err != nil {
+		return InboxItem{}, fmt.Errorf("mark delivery handled: %w", err)
 	}
 	return it, nil
 }

@@ -30,6 +30,9 @@ func Journey(ctx workflow.Context, in JourneyInput) (JourneyResult, error) {
 		}
 		j.e2ePatchStart(ctx) // a no-op outside the e2e test's patched build (e2epatch.go)
 	}
+	// Once per run, before any handler can run: a run that began on the old code keeps
+	// the old path until it continues as new (sideeffects.go).
+	j.apart = workflow.GetVersion(ctx, SideEffectsApartChangeID, workflow.DefaultVersion, 1) == 1
 	j.ready = true
 	return j.run(ctx)
 }
@@ -46,6 +49,12 @@ type journey struct {
 	// before that, so that an update sent together with the start is not rejected, and
 	// wait for it before they change anything.
 	ready bool
+	// apart runs side effects apart from the clock (SideEffectsApartChangeID).
+	apart bool
+	// flushRetryAt is when queued events that could not be written are tried again, and
+	// flushWait the backoff that led there (apart only).
+	flushRetryAt time.Time
+	flushWait    time.Duration
 }
 
 func newJourney(in JourneyInput) *journey {
@@ -81,7 +90,7 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return JourneyResult{}, err
 			}
-			if err := j.flush(ctx); err != nil {
+			if err := j.flushAll(ctx); err != nil {
 				return JourneyResult{}, err
 			}
 			if err := j.index(ctx); err != nil {
@@ -95,7 +104,9 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 		if err := j.sendDueNotices(ctx); err != nil {
 			return JourneyResult{}, err
 		}
-		if err := j.flush(ctx); err != nil {
+		if j.apart {
+			j.flushApart(ctx) // a failure keeps the events queued and sets flushRetryAt
+		} else if err := j.flush(ctx); err != nil {
 			return JourneyResult{}, err
 		}
 		if err := j.index(ctx); err != nil {
@@ -105,6 +116,9 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 			return JourneyResult{}, j.continueAsNew(ctx)
 		}
 		next, ok := j.nextNoticeAt()
+		if j.apart && len(j.state.Outbox) > 0 && !j.flushRetryAt.IsZero() && (!ok || j.flushRetryAt.Before(next)) {
+			next, ok = j.flushRetryAt, true
+		}
 		if !ok {
 			if err := workflow.Await(ctx, func() bool { return j.changed }); err != nil {
 				return JourneyResult{}, err
@@ -117,6 +131,14 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 			}
 		}
 	}
+}
+
+// flushAll writes every queued event before the workflow completes.
+func (j *journey) flushAll(ctx workflow.Context) error {
+	if j.apart {
+		return j.flushBeforeExit(ctx)
+	}
+	return j.flush(ctx)
 }
 
 // continueAsNew starts a fresh run with the same state, once every update in flight has
@@ -238,7 +260,7 @@ func laterNoticeDue(d *Deadline, k int, now time.Time) bool {
 // notifyCaseWorker tells the participant's case worker of no-shows in a row.
 func (j *journey) notifyCaseWorker(ctx workflow.Context, at time.Time) error {
 	id := fmt.Sprintf("%s/attendance/%d", workflow.GetInfo(ctx).FirstRunID, j.state.Meetings.CaseWorkerSent)
-	err := workflow.ExecuteActivity(notificationContext(ctx), activities.RecordNotificationName, activities.Notification{
+	n := activities.Notification{
 		ID:            id,
 		ParticipantID: j.state.Start.ParticipantID,
 		Unit:          j.state.Unit,
@@ -248,8 +270,14 @@ func (j *journey) notifyCaseWorker(ctx workflow.Context, at time.Time) error {
 		RecipientRole: program.RoleCaseWorker,
 		DueAt:         at,
 		PlannedAt:     at,
-	}).Get(ctx, nil)
-	if err != nil {
+	}
+	if j.apart {
+		if written, err := j.recordNotice(ctx, n); err != nil || !written {
+			return err
+		}
+		return startDelivery(ctx, id)
+	}
+	if err := workflow.ExecuteActivity(notificationContext(ctx), activities.RecordNotificationName, n).Get(ctx, nil); err != nil {
 		return err
 	}
 	return deliver(ctx, id)
@@ -279,9 +307,8 @@ func (j *journey) notify(ctx workflow.Context, i, k int) error {
 			to = program.RoleTeamLead
 		}
 	}
-	actx := notificationContext(ctx)
 	id := fmt.Sprintf("%s/%s/%s", workflow.GetInfo(ctx).FirstRunID, d.ID, key)
-	err := workflow.ExecuteActivity(actx, activities.RecordNotificationName, activities.Notification{
+	notice := activities.Notification{
 		ID:            id,
 		ParticipantID: j.state.Start.ParticipantID,
 		Unit:          j.state.Unit,
@@ -294,7 +321,16 @@ func (j *journey) notify(ctx workflow.Context, i, k int) error {
 		GuideID:       j.state.GuideID,
 		DueAt:         d.DueAt,
 		PlannedAt:     n.At,
-	}).Get(actx, nil)
+	}
+	if j.apart {
+		written, err := j.recordNotice(ctx, notice)
+		if err != nil || !written || n.Kind != program.NoticeEscalation {
+			return err
+		}
+		return startDelivery(ctx, id)
+	}
+	actx := notificationContext(ctx)
+	err := workflow.ExecuteActivity(actx, activities.RecordNotificationName, notice).Get(actx, nil)
 	if err != nil || n.Kind != program.NoticeEscalation {
 		return err // reminders wait in the inbox for the person's digest
 	}

@@ -119,6 +119,8 @@ func newHarness(t *testing.T, startAt time.Time) *harness {
 	h.env.RegisterActivityWithOptions(acts.RecordNotification, activity.RegisterOptions{Name: activities.RecordNotificationName})
 	h.env.RegisterActivityWithOptions(acts.RecordJourneyEvents, activity.RegisterOptions{Name: activities.RecordJourneyEventsName})
 	h.env.RegisterActivityWithOptions(acts.DeliverNotification, activity.RegisterOptions{Name: activities.DeliverNotificationName})
+	h.env.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowType})
+	h.env.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: activities.GiveUpDeliveryName})
 	h.env.RegisterActivityWithOptions(activities.ScheduleDeadline, activity.RegisterOptions{Name: activities.ScheduleDeadlineName})
 	t.Cleanup(func() { h.env.AssertExpectations(t) })
 	return h

@@ -2,10 +2,12 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +49,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(Journey, workflow.RegisterOptions{Name: JourneyWorkflowType})
 			r.RegisterWorkflowWithOptions(RetentionWorkflow, workflow.RegisterOptions{Name: RetentionWorkflowType})
 			r.RegisterWorkflowWithOptions(SelfCheckWorkflow, workflow.RegisterOptions{Name: SelfCheckWorkflowType})
+			r.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowType})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("the current workflow code cannot replay %s: %v\n"+
 					"Guard the change with workflow.GetVersion (see README, \"Changing workflow code\").", f, err)
@@ -69,6 +72,7 @@ func TestRecordHistories(t *testing.T) {
 	t.Run("journey", recordJourneyHistories)
 	t.Run("retention", recordRetentionHistories)
 	t.Run("self-check", recordSelfCheckHistories)
+	t.Run("delivery", recordDeliveryHistories)
 }
 
 // fakeSelfCheck answers RunSelfCheck with a fixed summary.
@@ -104,6 +108,39 @@ func recordSelfCheckHistories(t *testing.T) {
 	writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, "self-check-v1-two-findings.json"))
 }
 
+// recordDeliveryHistories records a delivery that fails twice, as a mail server down
+// would, and then succeeds.
+func recordDeliveryHistories(t *testing.T) {
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	var mu sync.Mutex
+	failures := 2
+	w := ts.NewWorker(TaskQueue, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowType})
+		r.RegisterActivityWithOptions(func(context.Context, string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if failures > 0 {
+				failures--
+				return errors.New("dial tcp 127.0.0.1:25: connect: connection refused")
+			}
+			return nil
+		}, activity.RegisterOptions{Name: activities.DeliverNotificationName})
+	})
+	defer w.Stop()
+	c := ts.GetDefaultClient()
+	ctx := context.Background()
+	id := "run-1/plan/escalation-1"
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: DeliveryWorkflowID(id), TaskQueue: TaskQueue},
+		DeliveryWorkflowType, DeliveryInput{NotificationID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, "delivery-v1-retried.json"))
+}
+
 // recordRetentionHistories records a retention run that takes two batches.
 func recordRetentionHistories(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
@@ -127,11 +164,20 @@ func recordRetentionHistories(t *testing.T) {
 	writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, "retention-v1-two-batches.json"))
 }
 
+// journeyHistoryPrefix names the journey histories the current code records. Raise it
+// with every released change to the journey's workflow code, so that recording never
+// overwrites the histories of an earlier version: journey-v1-* are from before
+// SideEffectsApartChangeID, journey-v2-* from after it (deliveries in child workflows).
+const journeyHistoryPrefix = "journey-v2"
+
 // recordJourneyHistories records the journey scenarios.
 func recordJourneyHistories(t *testing.T) {
 	ts := temporaltest.NewServer(temporaltest.WithT(t))
 	mem := &memoryNotifications{ids: map[string]bool{}, now: time.Now}
-	w := journeyWorker(ts, mem)
+	// One journey's first read-model write fails a whole turn of the loop, so its
+	// history holds the retry timer of the new path.
+	flaky := &flakyJournal{JournalStore: newMemoryJournal(), participant: "hist-journal-retry", failures: 3}
+	w := journeyWorkerWith(ts, mem, flaky)
 	defer w.Stop()
 	c := ts.GetDefaultClient()
 	ctx := context.Background()
@@ -153,6 +199,7 @@ func recordJourneyHistories(t *testing.T) {
 		{name: "steg-waiting", referred: calendar.Date(now), program: "steg"},
 		{name: "steg-step-pause-transfer-exit", referred: now.AddDate(0, 0, -3), program: "steg", plan: ptr(now.Add(-2 * time.Hour)), life: true},
 		{name: "guide-mapping-plan-deepened", referred: now.AddDate(0, 0, -2), program: "jobbgaranti", plan: ptr(now.Add(-time.Minute)), noGuide: true},
+		{name: "journal-retry", referred: now.AddDate(0, 0, -30), program: "jobbgaranti"},
 	}
 	for _, sc := range scenarios {
 		guide := "g-anna"
@@ -182,6 +229,9 @@ func recordJourneyHistories(t *testing.T) {
 			m := validMapping("2026-01-01T00:00:00")
 			m.RecordedAt = now.Add(-time.Hour)
 			send(UpdateRecordMapping, m)
+		}
+		if sc.name == "journal-retry" {
+			waitFor(t, func() bool { return flaky.written() })
 		}
 		if sc.name == "imported-escalated-then-late-plan" {
 			waitFor(t, func() bool {
@@ -220,7 +270,7 @@ func recordJourneyHistories(t *testing.T) {
 		if _, err := c.QueryWorkflow(ctx, run.GetID(), "", QueryState); err != nil {
 			t.Fatal(err)
 		}
-		writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, fmt.Sprintf("journey-v1-%s.json", sc.name)))
+		writeHistory(t, c, run.GetID(), filepath.Join(historiesDir, fmt.Sprintf("%s-%s.json", journeyHistoryPrefix, sc.name)))
 	}
 }
 
@@ -228,12 +278,47 @@ func ptr[T any](v T) *T { return &v }
 
 // journeyWorker runs the journey workflow on a test server, with notifications in memory.
 func journeyWorker(ts *temporaltest.TestServer, mem *memoryNotifications) worker.Worker {
+	return journeyWorkerWith(ts, mem, newMemoryJournal())
+}
+
+// flakyJournal fails a participant's first writes as PostgreSQL down would.
+type flakyJournal struct {
+	activities.JournalStore
+	participant string
+	mu          sync.Mutex
+	failures    int
+	ok          bool
+}
+
+func (f *flakyJournal) RecordJourneyEvents(ctx context.Context, in activities.JourneyEvents) error {
+	f.mu.Lock()
+	if in.ParticipantID == f.participant {
+		if f.failures > 0 {
+			f.failures--
+			f.mu.Unlock()
+			return errors.New("connection refused")
+		}
+		f.ok = true
+	}
+	f.mu.Unlock()
+	return f.JournalStore.RecordJourneyEvents(ctx, in)
+}
+
+func (f *flakyJournal) written() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ok
+}
+
+func journeyWorkerWith(ts *temporaltest.TestServer, mem *memoryNotifications, journal activities.JournalStore) worker.Worker {
 	return ts.NewWorker(TaskQueue, func(r worker.Registry) {
 		r.RegisterWorkflowWithOptions(Journey, workflow.RegisterOptions{Name: JourneyWorkflowType})
-		acts := &activities.Activities{Notifications: mem, Journal: newMemoryJournal()}
+		acts := &activities.Activities{Notifications: mem, Journal: journal}
 		r.RegisterActivityWithOptions(acts.RecordNotification, activity.RegisterOptions{Name: activities.RecordNotificationName})
 		r.RegisterActivityWithOptions(acts.RecordJourneyEvents, activity.RegisterOptions{Name: activities.RecordJourneyEventsName})
 		r.RegisterActivityWithOptions(acts.DeliverNotification, activity.RegisterOptions{Name: activities.DeliverNotificationName})
+		r.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowType})
+		r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: activities.GiveUpDeliveryName})
 	})
 }
 

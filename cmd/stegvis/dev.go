@@ -167,6 +167,7 @@ func runDev(ctx context.Context, out *os.File, logc config.Log, db config.Databa
 		return err
 	}
 	acts := activitiesFor(st, dlv)
+	acts.Metrics = reg.NewSideEffects()
 	if err := withRetention(ctx, c, namespace, st, acts, rc); err != nil {
 		ln.Close()
 		return err

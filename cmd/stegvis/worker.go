@@ -92,6 +92,7 @@ func workerCommand() *ffcli.Command {
 					return err
 				}
 				acts := activitiesFor(st, dlv)
+				acts.Metrics = reg.NewSideEffects()
 				if err := withRetention(ctx, c, tc.Namespace, st, acts, rc); err != nil {
 					return err
 				}

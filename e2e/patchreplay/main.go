@@ -56,6 +56,7 @@ func run(address, namespace string) error {
 		return err
 	}
 	r.RegisterWorkflowWithOptions(workflows.Journey, workflow.RegisterOptions{Name: workflows.JourneyWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowType})
 
 	var ids []string
 	sc := bufio.NewScanner(os.Stdin)

@@ -1,0 +1,39 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/stegvis/stegvis/store"
+)
+
+// markDeliveryHandled records that an admin has dealt with a notification whose
+// delivery failed for good (told the person another way, fixed the address in the org
+// chart), so that the self-check stops reporting it. Audited with the participant.
+func (s *server) markDeliveryHandled(c *gin.Context) {
+	n, err := strconv.ParseInt(c.Param("number"), 10, 64)
+	if err != nil || n < 1 {
+		fail(c, http.StatusBadRequest, CodeBadRequest, "the notification number in the path must be a positive whole number")
+		return
+	}
+	item, err := s.db.MarkDeliveryHandled(c.Request.Context(), n, principal(c).Subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fail(c, http.StatusNotFound, CodeNotFound, fmt.Sprintf("there is no notification %d", n))
+		return
+	case errors.Is(err, store.ErrNoDeliveryFailure):
+		fail(c, http.StatusConflict, CodeConflict, fmt.Sprintf("notification %d has no delivery failure to handle: it was delivered or is still being delivered", n))
+		return
+	case err != nil:
+		s.readModelFailed(c, err)
+		return
+	}
+	if !s.audit(c, item.ParticipantID, "allowed", nil) {
+		return
+	}
+	c.JSON(http.StatusOK, item)
+}
