@@ -121,6 +121,8 @@ func TestEveryRoleOnEveryEndpoint(t *testing.T) {
 		{"POST", "/v1/staff/import", "", []string{"admin"}},
 		{"GET", "/v1/audit", "", []string{"admin"}},
 		{"GET", "/v1/admin/self-check", "", []string{"admin"}},
+		{"POST", "/v1/admin/deliveries/999999999/handled", "", []string{"admin"}},
+		{"POST", "/v1/admin/journal-failures/acc-nobody-at-all/resolved", "", []string{"admin"}},
 		{"POST", "/codec/decode", `{"payloads":[]}`, []string{"admin"}},
 		{"POST", "/codec/encode", `{"payloads":[]}`, []string{"admin"}},
 		// Journeys.

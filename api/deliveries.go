@@ -37,3 +37,30 @@ func (s *server) markDeliveryHandled(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, item)
 }
+
+// journalFailuresResolved answers an admin who resolved a participant's journal write
+// failures.
+type journalFailuresResolved struct {
+	ParticipantID string `json:"participantId"`
+	Resolved      int64  `json:"resolved"`
+}
+
+// resolveJournalFailures records that an admin has dealt with a participant's failed
+// read-model writes (the self-check's journal_write_failed finding), so that the
+// self-check stops reporting them. Audited with the participant.
+func (s *server) resolveJournalFailures(c *gin.Context) {
+	id := c.Param("id")
+	n, err := s.db.ResolveJournalFailures(c.Request.Context(), id)
+	if err != nil {
+		s.readModelFailed(c, err)
+		return
+	}
+	if n == 0 {
+		fail(c, http.StatusNotFound, CodeNotFound, fmt.Sprintf("participant %s has no unresolved journal write failures: GET /v1/admin/self-check lists those there are", id))
+		return
+	}
+	if !s.audit(c, id, "allowed", nil) {
+		return
+	}
+	c.JSON(http.StatusOK, journalFailuresResolved{ParticipantID: id, Resolved: n})
+}

@@ -318,3 +318,49 @@ func TestAPermanentDeliveryFailureShowsInTheInboxAndAnAdminMarksItHandled(t *tes
 		t.Fatalf("marking handled audited %d times for admin-eva: %+v", audited, entries)
 	}
 }
+
+// An admin resolves a participant's failed read-model writes: they leave the
+// self-check, the resolution is audited, and a second call finds nothing to resolve.
+func TestAnAdminResolvesAParticipantsJournalWriteFailures(t *testing.T) {
+	ctx := t.Context()
+	p := "jwf-" + fmt.Sprint(time.Now().UnixNano())
+	if _, err := env.store.Pool.Exec(ctx, `INSERT INTO journal_write_failures (participant_id, journey_id, first_seq, last_seq, reason)
+		VALUES ($1, 'run-1', 3, 4, 'SQLSTATE 22021'), ($1, 'run-1', 7, 7, 'SQLSTATE 22021'), ('jwf-someone-else', 'run-2', 1, 1, 'SQLSTATE 22021')`, p); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v1/admin/journal-failures/" + p + "/resolved"
+	if r := call(t, "POST", path, "", as(t, "um-x", auth.UnitManager)...); r.status != http.StatusForbidden {
+		t.Fatalf("a unit manager resolving: %d %s", r.status, r.body)
+	}
+	r := call(t, "POST", path, "", as(t, "admin-eva", auth.Admin)...)
+	var got struct {
+		ParticipantID string `json:"participantId"`
+		Resolved      int    `json:"resolved"`
+	}
+	r.decode(t, &got)
+	if r.status != http.StatusOK || got.ParticipantID != p || got.Resolved != 2 {
+		t.Fatalf("resolve: %d %s", r.status, r.body)
+	}
+	var open int
+	if err := env.store.Pool.QueryRow(ctx, `SELECT count(*) FROM journal_write_failures WHERE participant_id = ANY($1) AND resolved_at IS NULL`,
+		[]string{p, "jwf-someone-else"}).Scan(&open); err != nil || open != 1 {
+		t.Fatalf("unresolved after resolving %s: %d (want only the other participant's 1), %v", p, open, err)
+	}
+	if r := call(t, "POST", path, "", as(t, "admin-eva", auth.Admin)...); r.status != http.StatusNotFound ||
+		!strings.Contains(r.apiError(t).Message, "no unresolved journal write failures") {
+		t.Fatalf("resolving again: %d %s", r.status, r.body)
+	}
+	entries, err := env.store.AuditFor(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited int
+	for _, e := range entries {
+		if e.Action == "POST /v1/admin/journal-failures/:id/resolved" && e.Actor == "admin-eva" && e.Outcome == "allowed" {
+			audited++
+		}
+	}
+	if audited != 1 {
+		t.Fatalf("resolving audited %d times: %+v", audited, entries)
+	}
+}

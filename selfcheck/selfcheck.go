@@ -724,7 +724,7 @@ func (c *Checker) notifications(ctx context.Context, _ time.Time, _ func(string)
 			Problem: fmt.Sprintf("Notification %d, the %s about participant %s's deadline %s to %s, could not be delivered%s on %s, and nobody has handled it.",
 				f.Number, f.Kind, f.ParticipantID, f.DeadlineID, to, reason, local(f.FailedAt)),
 			Action: fmt.Sprintf("Fix the address or the webhook the reason names (%s's email: PUT /v1/staff/%s), tell %s about the notice, "+
-				"then mark the failure handled so that it leaves this list.", to, to, to),
+				"then mark the failure handled (an admin: POST /v1/admin/deliveries/%d/handled) so that it leaves this list.", to, to, to, f.Number),
 		})
 	}
 	return found, nil
@@ -747,7 +747,8 @@ func (c *Checker) journal(ctx context.Context, _ time.Time, _ func(string)) ([]F
 			Problem: fmt.Sprintf("%d write(s) of participant %s's journey events to the read model failed since %s and are not resolved%s; the latest reason: %s. "+
 				"The journey runs on and sends its notices, but lists, reports and digests do not show what happened.",
 				f.Count, f.ParticipantID, local(f.First), events, f.Reason),
-			Action: "Fix the cause the reason names (and the worker's log shows); once the events are written, mark the failures resolved so that they leave this list.",
+			Action: fmt.Sprintf("Fix the cause the reason names (and the worker's log shows); the journey's next writes bring the read model up to date. "+
+				"Then resolve the failures (an admin: POST /v1/admin/journal-failures/%s/resolved) so that they leave this list.", f.ParticipantID),
 		})
 	}
 	return found, nil

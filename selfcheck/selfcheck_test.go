@@ -332,8 +332,8 @@ func TestTheSelfCheckFindsEveryKindOfInconsistencyAndAnsweredCleanBefore(t *test
 		"unit_not_in_org_chart/sc-unit":            {"unit sc-syd, which is deactivated", "/v1/participants/sc-unit/transfer"},
 		"guide_not_in_org_chart/sc-guide":          {"guide g-bo is deactivated", "/v1/participants/sc-guide/guide"},
 		"case_worker_not_in_org_chart/sc-case":     {"case worker cw-lena is deactivated", "PUT /v1/staff/cw-lena"},
-		"delivery_failed/sc-delivery":              {"first_meeting to tl-norr, could not be delivered (email: 550 mailbox unavailable)", "mark the failure handled"},
-		"journal_write_failed/sc-journal":          {"1 write(s)", "events 3–4", "0x00"},
+		"delivery_failed/sc-delivery":              {"first_meeting to tl-norr, could not be delivered (email: 550 mailbox unavailable)", "mark the failure handled", "/v1/admin/deliveries/"},
+		"journal_write_failed/sc-journal":          {"1 write(s)", "events 3–4", "0x00", "/v1/admin/journal-failures/sc-journal/resolved"},
 		"journal_write_failed/sc-ghost":            {"value too long"},
 	} {
 		text := texts[key][0] + " " + texts[key][1]

@@ -204,6 +204,19 @@ func (s *Store) UnresolvedJournalFailures(ctx context.Context) ([]FailedJournalW
 	})
 }
 
+// ResolveJournalFailures records that an admin has dealt with a participant's
+// unresolved journal write failures (found the cause; the journey's later writes bring
+// the read model up to date), so that the self-check stops reporting them. It returns
+// how many it resolved; 0 when there were none.
+func (s *Store) ResolveJournalFailures(ctx context.Context, participantID string) (int64, error) {
+	tag, err := s.Pool.Exec(ctx, `UPDATE journal_write_failures SET resolved_at = now()
+		WHERE participant_id = $1 AND resolved_at IS NULL`, participantID)
+	if err != nil {
+		return 0, fmt.Errorf("resolve journal write failures: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // FindingKey names a finding across runs: its kind and what it is about.
 type FindingKey struct{ Kind, Subject string }
 
