@@ -238,9 +238,16 @@ func TestAPermanentDeliveryFailureShowsInTheInboxAndAnAdminMarksItHandled(t *tes
 		UnitID: u, Role: "team_lead", Active: true}); err != nil {
 		t.Fatal(err)
 	}
+	guide := "g-" + u
+	if err := env.store.UpsertStaff(t.Context(), store.Staff{StaffID: guide, Name: "Anna Berg", Email: guide + "@kommun.test",
+		UnitID: u, Role: "guide", ReportsTo: lead, Active: true}); err != nil {
+		t.Fatal(err)
+	}
 	p := participant("dlf")
-	call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"demo","unit":%q,"referredAt":%q,"guideId":"g-anna"}`,
-		p, u, time.Now().Add(-10*time.Minute).Format(time.RFC3339)))
+	if r := call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"demo","unit":%q,"referredAt":%q,"guideId":%q}`,
+		p, u, time.Now().Add(-10*time.Minute).Format(time.RFC3339), guide)); r.status != http.StatusCreated {
+		t.Fatalf("refer: %d %s", r.status, r.body)
+	}
 
 	// The demo plan's first escalation goes to the team lead.
 	var item store.InboxItem
