@@ -52,11 +52,22 @@ func TestDashboardAndRulesUseOnlyContractMetrics(t *testing.T) {
 		if err := yaml.Unmarshal(b, &f); err != nil {
 			t.Fatal(err)
 		}
+		readme, err := os.ReadFile("../README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, failures, _ := strings.Cut(string(readme), "\n## When something fails\n")
+		failures, _, _ = strings.Cut(failures, "\n## ")
 		rules, names := 0, 0
 		for _, g := range f.Groups {
 			for _, r := range g.Rules {
 				rules++
 				names += checkNames(t, "alert "+r.Alert, r.Expr)
+				// The runbook points at an entry of README's "When something fails".
+				entry, ok := strings.CutPrefix(r.Annot["runbook"], "README.md, When something fails: ")
+				if !ok || !strings.Contains(failures, "\n### "+entry+"\n") {
+					t.Errorf("alert %s: runbook %q names no entry (### heading) of README's \"When something fails\"", r.Alert, r.Annot["runbook"])
+				}
 				if s := r.Labels["severity"]; s != "warning" && s != "critical" {
 					t.Errorf("alert %s: severity %q, want warning or critical", r.Alert, s)
 				}
