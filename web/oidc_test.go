@@ -672,9 +672,11 @@ func TestBrowserSignsInAtTheIdentityProvider(t *testing.T) {
 	var where string
 	var signedIn bool
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		b.run("where", chromedp.Location(&where),
+		// A page that navigates while it is asked answers "Inspected target navigated
+		// or closed": that is the person being sent on, so ask again.
+		err := chromedp.Run(ctx, chromedp.Location(&where),
 			chromedp.Evaluate(`document.readyState === "complete" && document.querySelector('form[action="/logout"]') !== null`, &signedIn))
-		if signedIn && where == site+"/inbox" {
+		if err == nil && signedIn && where == site+"/inbox" {
 			break
 		}
 	}
