@@ -2,8 +2,6 @@ package workflows
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -35,30 +33,8 @@ func DailyDigest(ctx workflow.Context) (activities.DigestResult, error) {
 // morning at hour:minute Stockholm time, or updates its time. It is safe to call from
 // every worker at start.
 func EnsureDigestSchedule(ctx context.Context, c client.Client, hour, minute int) error {
-	spec := client.ScheduleSpec{
-		Calendars: []client.ScheduleCalendarSpec{{
-			Hour: []client.ScheduleRange{{Start: hour}}, Minute: []client.ScheduleRange{{Start: minute}},
-			DayOfWeek: []client.ScheduleRange{{Start: 1, End: 5}},
-		}},
-		TimeZoneName: "Europe/Stockholm",
-	}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   DigestScheduleID,
-		Spec: spec,
-		Action: &client.ScheduleWorkflowAction{
-			ID: digestWorkflowID, Workflow: DigestWorkflowType, TaskQueue: TaskQueue,
-		},
-	})
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create the digest schedule: %w", err)
-	}
-	h := c.ScheduleClient().GetHandle(ctx, DigestScheduleID)
-	return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		s.Spec = &spec
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}})
+	return ensureSchedule(ctx, c, DigestScheduleID, "digest", dailyAt(hour, minute, client.ScheduleRange{Start: 1, End: 5}),
+		func() *client.ScheduleWorkflowAction {
+			return &client.ScheduleWorkflowAction{ID: digestWorkflowID, Workflow: DigestWorkflowType, TaskQueue: TaskQueue}
+		})
 }

@@ -136,34 +136,10 @@ func EnsureRetentionSchedule(ctx context.Context, c client.Client, hour, minute 
 	if err := CheckRetention(span); err != nil {
 		return err
 	}
-	spec := client.ScheduleSpec{
-		Calendars: []client.ScheduleCalendarSpec{{
-			Hour: []client.ScheduleRange{{Start: hour}}, Minute: []client.ScheduleRange{{Start: minute}},
-		}},
-		TimeZoneName: "Europe/Stockholm",
-	}
-	action := func() *client.ScheduleWorkflowAction {
+	return ensureSchedule(ctx, c, RetentionScheduleID, "retention", dailyAt(hour, minute), func() *client.ScheduleWorkflowAction {
 		return &client.ScheduleWorkflowAction{
 			ID: RetentionWorkflowID, Workflow: RetentionWorkflowType, TaskQueue: TaskQueue,
 			Args: []any{RetentionInput{After: span}},
 		}
-	}
-	_, err = c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:     RetentionScheduleID,
-		Spec:   spec,
-		Action: action(),
 	})
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create the retention schedule: %w", err)
-	}
-	h := c.ScheduleClient().GetHandle(ctx, RetentionScheduleID)
-	return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		s.Spec = &spec
-		s.Action = action()
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}})
 }

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,27 +50,7 @@ func EnsureSelfCheckSchedule(ctx context.Context, c client.Client, hour, minute 
 	if hour < 0 || hour > 23 || minute < 0 || minute > 59 {
 		return fmt.Errorf("self-check time %02d:%02d: not a time of day", hour, minute)
 	}
-	spec := client.ScheduleSpec{
-		Calendars: []client.ScheduleCalendarSpec{{
-			Hour: []client.ScheduleRange{{Start: hour}}, Minute: []client.ScheduleRange{{Start: minute}},
-		}},
-		TimeZoneName: "Europe/Stockholm",
-	}
-	action := func() *client.ScheduleWorkflowAction {
+	return ensureSchedule(ctx, c, SelfCheckScheduleID, "self-check", dailyAt(hour, minute), func() *client.ScheduleWorkflowAction {
 		return &client.ScheduleWorkflowAction{ID: SelfCheckWorkflowID, Workflow: SelfCheckWorkflowType, TaskQueue: TaskQueue}
-	}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: SelfCheckScheduleID, Spec: spec, Action: action()})
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create the self-check schedule: %w", err)
-	}
-	h := c.ScheduleClient().GetHandle(ctx, SelfCheckScheduleID)
-	return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		s.Spec = &spec
-		s.Action = action()
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}})
+	})
 }
