@@ -118,26 +118,19 @@ func (s *Store) RoleInbox(ctx context.Context, role string, unreadOnly bool, lim
 // MarkReadForRole marks a notification of a role's inbox (RoleInbox) as read.
 // ErrNotFound when the role's inbox has no such notification.
 func (s *Store) MarkReadForRole(ctx context.Context, number int64, role string) (InboxItem, error) {
-	rows, err := s.Pool.Query(ctx, `UPDATE notifications SET read_at = coalesce(read_at, now())
-		WHERE number = $1 AND recipient_role = $2 AND recipient_id IS NULL AND kind = 'self_check' RETURNING `+inboxColumns, number, role)
-	if err != nil {
-		return InboxItem{}, fmt.Errorf("mark read: %w", err)
-	}
-	it, err := pgx.CollectExactlyOneRow(rows, scanInbox)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return InboxItem{}, ErrNotFound
-	}
-	if err != nil {
-		return InboxItem{}, fmt.Errorf("mark read: %w", err)
-	}
-	return it, nil
+	return s.markRead(ctx, `number = $1 AND recipient_role = $2 AND recipient_id IS NULL AND kind = 'self_check'`, number, role)
 }
 
 // MarkRead marks a notification as read by its recipient; reading it again keeps the
 // first time. ErrNotFound when the recipient has no such notification.
 func (s *Store) MarkRead(ctx context.Context, number int64, recipient string) (InboxItem, error) {
+	return s.markRead(ctx, `number = $1 AND recipient_id = $2`, number, recipient)
+}
+
+// markRead marks the one notification where selects (number $1, whose inbox $2) as read.
+func (s *Store) markRead(ctx context.Context, where string, number int64, whose string) (InboxItem, error) {
 	rows, err := s.Pool.Query(ctx, `UPDATE notifications SET read_at = coalesce(read_at, now())
-		WHERE number = $1 AND recipient_id = $2 RETURNING `+inboxColumns, number, recipient)
+		WHERE `+where+` RETURNING `+inboxColumns, number, whose)
 	if err != nil {
 		return InboxItem{}, fmt.Errorf("mark read: %w", err)
 	}
