@@ -13,7 +13,8 @@ import (
 
 // markDeliveryHandled records that an admin has dealt with a notification whose
 // delivery failed for good (told the person another way, fixed the address in the org
-// chart), so that the self-check stops reporting it. Audited with the participant.
+// chart) or that was written without a recipient (followed up by hand), so that the
+// self-check stops reporting it. Audited with the participant.
 func (s *server) markDeliveryHandled(c *gin.Context) {
 	n, err := strconv.ParseInt(c.Param("number"), 10, 64)
 	if err != nil || n < 1 {
@@ -26,7 +27,7 @@ func (s *server) markDeliveryHandled(c *gin.Context) {
 		fail(c, http.StatusNotFound, CodeNotFound, fmt.Sprintf("there is no notification %d", n))
 		return
 	case errors.Is(err, store.ErrNoDeliveryFailure):
-		fail(c, http.StatusConflict, CodeConflict, fmt.Sprintf("notification %d has no delivery failure to handle: it was delivered or is still being delivered", n))
+		fail(c, http.StatusConflict, CodeConflict, fmt.Sprintf("notification %d has no delivery failure to handle: it has a recipient and was delivered or is still being delivered", n))
 		return
 	case err != nil:
 		s.readModelFailed(c, err)

@@ -238,10 +238,14 @@ func TestAPermanentDeliveryFailureShowsInTheInboxAndAnAdminMarksItHandled(t *tes
 		UnitID: u, Role: "team_lead", Active: true}); err != nil {
 		t.Fatal(err)
 	}
-	guide := "g-" + u
-	if err := env.store.UpsertStaff(t.Context(), store.Staff{StaffID: guide, Name: "Anna Berg", Email: guide + "@kommun.test",
-		UnitID: u, Role: "guide", ReportsTo: lead, Active: true}); err != nil {
-		t.Fatal(err)
+	guide, manager := "g-"+u, "um-"+u
+	for _, st := range []store.Staff{
+		{StaffID: guide, Name: "Anna Berg", Email: guide + "@kommun.test", UnitID: u, Role: "guide", ReportsTo: lead, Active: true},
+		{StaffID: manager, Name: "Maria Holm", Email: manager + "@kommun.test", UnitID: u, Role: "unit_manager", Active: true},
+	} {
+		if err := env.store.UpsertStaff(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p := participant("dlf")
 	if r := call(t, "POST", "/v1/participants", fmt.Sprintf(`{"participantId":%q,"programId":"demo","unit":%q,"referredAt":%q,"guideId":%q}`,
@@ -303,9 +307,17 @@ func TestAPermanentDeliveryFailureShowsInTheInboxAndAnAdminMarksItHandled(t *tes
 	if r := call(t, "POST", "/v1/admin/deliveries/x/handled", "", as(t, "admin-eva", auth.Admin)...); r.status != http.StatusBadRequest {
 		t.Fatalf("bad number: %d %s", r.status, r.body)
 	}
+	// The second escalation reached the unit manager: nothing to handle.
 	var levelTwo int64
-	if err := env.store.Pool.QueryRow(t.Context(), `SELECT number FROM notifications WHERE participant_id = $1 AND level = 2`, p).Scan(&levelTwo); err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := env.store.Pool.QueryRow(t.Context(), `SELECT number FROM notifications WHERE participant_id = $1 AND level = 2 AND recipient_id = $2`,
+			p, manager).Scan(&levelTwo)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no second escalation to %s: %v", manager, err)
+		}
 	}
 	r = call(t, "POST", fmt.Sprintf("/v1/admin/deliveries/%d/handled", levelTwo), "", as(t, "admin-eva", auth.Admin)...)
 	if r.status != http.StatusConflict || !strings.Contains(r.apiError(t).Message, "no delivery failure") {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -703,7 +704,8 @@ func (c *Checker) notifications(ctx context.Context, _ time.Time, _ func(string)
 			Problem: fmt.Sprintf("%d notice(s) of participant %s's journey (deadlines %s, the first on %s) reached nobody: the org chart named no active %s "+
 				"of unit %s when they were written.", u.Count, u.ParticipantID, strings.Join(u.Deadlines, ", "), local(u.First), roles, u.Unit),
 			Action: fmt.Sprintf("Add an active %s to unit %s in the org chart (PUT /v1/staff/{id}) so that the next notices reach someone, and follow up "+
-				"these deadlines with the participant's guide yourself: missed notices are not sent again.", roles, u.Unit),
+				"these deadlines with the participant's guide yourself: missed notices are not sent again. Then mark them handled "+
+				"(an admin: POST /v1/admin/deliveries/{number}/handled for notification %s).", roles, u.Unit, joinNumbers(u.Numbers)),
 		})
 	}
 	failed, err := c.Store.FailedDeliveries(ctx)
@@ -752,4 +754,16 @@ func (c *Checker) journal(ctx context.Context, _ time.Time, _ func(string)) ([]F
 		})
 	}
 	return found, nil
+}
+
+// joinNumbers lists notification numbers for a person to act on: "12, 13 and 14".
+func joinNumbers(ns []int64) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.FormatInt(n, 10)
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }

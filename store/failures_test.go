@@ -16,7 +16,7 @@ func TestADeliveryFailureIsRecordedOncePerChannelUntilHandled(t *testing.T) {
 	st, _ := storetest.New(t)
 	ctx := context.Background()
 	n := activities.Notification{ID: "run-1/plan/escalation-1", ParticipantID: "p-1", Unit: "arbetsmarknad", DeadlineID: "plan",
-		DeadlineKind: "plan", Kind: program.NoticeEscalation, Level: 1, RecipientRole: program.RoleTeamLead, DueAt: time.Now(), PlannedAt: time.Now()}
+		DeadlineKind: "plan", Kind: program.NoticeEscalation, Level: 1, RecipientRole: program.RoleTeamLead, RecipientID: "tl-bo", DueAt: time.Now(), PlannedAt: time.Now()}
 	if _, err := st.InsertNotification(ctx, n); err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +26,20 @@ func TestADeliveryFailureIsRecordedOncePerChannelUntilHandled(t *testing.T) {
 	}
 	if _, err := st.MarkDeliveryHandled(ctx, number, "admin-eva"); !errors.Is(err, store.ErrNoDeliveryFailure) {
 		t.Fatalf("handling a notification that has not failed: %v", err)
+	}
+	// One written without a recipient reached nobody: it can be marked handled, once
+	// someone has followed it up by hand.
+	nobody := n
+	nobody.ID, nobody.RecipientID = "run-1/plan/escalation-2", ""
+	if _, err := st.InsertNotification(ctx, nobody); err != nil {
+		t.Fatal(err)
+	}
+	var nobodyNumber int64
+	if err := st.Pool.QueryRow(ctx, `SELECT number FROM notifications WHERE id = $1`, nobody.ID).Scan(&nobodyNumber); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := st.MarkDeliveryHandled(ctx, nobodyNumber, "admin-eva"); err != nil || it.DeliveryHandledBy != "admin-eva" || it.DeliveryFailed {
+		t.Fatalf("handling a notification without a recipient: %+v %v", it, err)
 	}
 	// A retried activity records the same reason again: it stays once.
 	for _, reason := range []string{"email: SMTP 550 (permanent rejection)", "email: SMTP 550 (permanent rejection)", "webhook: the webhook answered 404"} {
@@ -41,7 +55,7 @@ func TestADeliveryFailureIsRecordedOncePerChannelUntilHandled(t *testing.T) {
 		t.Fatalf("recorded failure %q", d.DeliveryFailure)
 	}
 	it, err := st.MarkDeliveryHandled(ctx, number, "admin-eva")
-	if err != nil || !it.DeliveryFailed || it.DeliveryHandledBy != "admin-eva" || it.DeliveryHandledAt == nil || it.RecipientID != "" {
+	if err != nil || !it.DeliveryFailed || it.DeliveryHandledBy != "admin-eva" || it.DeliveryHandledAt == nil || it.RecipientID != "tl-bo" {
 		t.Fatalf("mark handled: %+v %v", it, err)
 	}
 	again, err := st.MarkDeliveryHandled(ctx, number, "admin-olle")

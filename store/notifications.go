@@ -144,18 +144,20 @@ func (s *Store) markRead(ctx context.Context, where string, number int64, whose 
 	return it, nil
 }
 
-// ErrNoDeliveryFailure: the notification was delivered or is still being delivered, so
-// there is nothing to mark handled.
+// ErrNoDeliveryFailure: the notification has a recipient and was delivered or is still
+// being delivered, so there is nothing to mark handled.
 var ErrNoDeliveryFailure = errors.New("the notification has no delivery failure")
 
-// MarkDeliveryHandled records that an admin has handled a notification's delivery
-// failure (told the person another way, fixed the address); marking it again keeps
-// the first time. ErrNotFound when there is no such notification, ErrNoDeliveryFailure
-// when its delivery has not failed.
+// MarkDeliveryHandled records that an admin has handled a notification that reached
+// nobody: its delivery failed for good (told the person another way, fixed the
+// address), or it was written without a recipient (followed up by hand, the role filled
+// in the org chart). Marking it again keeps the first time. ErrNotFound when there is
+// no such notification, ErrNoDeliveryFailure when it reached its recipient.
 func (s *Store) MarkDeliveryHandled(ctx context.Context, number int64, by string) (InboxItem, error) {
 	rows, err := s.Pool.Query(ctx, `UPDATE notifications SET delivery_handled_at = coalesce(delivery_handled_at, now()),
 			delivery_handled_by = coalesce(delivery_handled_by, $2)
-		WHERE number = $1 AND delivery_failed_at IS NOT NULL RETURNING `+inboxColumns, number, by)
+		WHERE number = $1 AND kind <> 'self_check' AND (delivery_failed_at IS NOT NULL OR recipient_id IS NULL)
+		RETURNING `+inboxColumns, number, by)
 	if err != nil {
 		return InboxItem{}, fmt.Errorf("mark delivery handled: %w", err)
 	}

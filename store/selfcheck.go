@@ -121,22 +121,24 @@ type UnaddressedNotices struct {
 	Unit          string
 	Roles         []string // the roles nobody held, sorted
 	Deadlines     []string // the deadlines they were about, sorted
+	Numbers       []int64  // the notifications, to mark handled
 	Count         int
 	First         time.Time
 }
 
 // UnaddressedNotifications finds, per participant whose journey runs, the notices of
-// that journey that have no recipient. Those of ended journeys are no longer news, and
-// self-check notifications to the admins have none by design.
+// that journey that have no recipient and that no admin has marked handled. Those of
+// ended journeys are no longer news, and self-check notifications to the admins have
+// none by design.
 func (s *Store) UnaddressedNotifications(ctx context.Context) ([]UnaddressedNotices, error) {
 	rows, err := s.Pool.Query(ctx, `
 		SELECT n.participant_id, n.unit, array_agg(DISTINCT n.recipient_role ORDER BY n.recipient_role),
-		       array_agg(DISTINCT n.deadline_id ORDER BY n.deadline_id), count(*), min(n.created_at)
+		       array_agg(DISTINCT n.deadline_id ORDER BY n.deadline_id), array_agg(n.number ORDER BY n.number), count(*), min(n.created_at)
 		FROM notifications n
 		JOIN participants p ON p.participant_id = n.participant_id AND p.phase <> 'exited'
 		-- A notification's id starts with the first run id of its journey.
 		 AND starts_with(n.id, p.journey_id || '/')
-		WHERE n.recipient_id IS NULL AND n.kind <> 'self_check'
+		WHERE n.recipient_id IS NULL AND n.kind <> 'self_check' AND n.delivery_handled_at IS NULL
 		GROUP BY n.participant_id, n.unit
 		ORDER BY n.participant_id, n.unit`)
 	if err != nil {
@@ -144,7 +146,7 @@ func (s *Store) UnaddressedNotifications(ctx context.Context) ([]UnaddressedNoti
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (UnaddressedNotices, error) {
 		var u UnaddressedNotices
-		return u, r.Scan(&u.ParticipantID, &u.Unit, &u.Roles, &u.Deadlines, &u.Count, &u.First)
+		return u, r.Scan(&u.ParticipantID, &u.Unit, &u.Roles, &u.Deadlines, &u.Numbers, &u.Count, &u.First)
 	})
 }
 
