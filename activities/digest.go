@@ -2,10 +2,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/smtp"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"github.com/stegvis/stegvis/calendar"
 )
@@ -39,11 +42,19 @@ type DigestStore interface {
 // DigestResult counts what a digest run sent.
 type DigestResult struct {
 	Sent int `json:"sent"`
+	// Failed counts the digests refused for good (an unusable address, SMTP 5xx).
+	Failed int `json:"failed,omitempty"`
 }
 
 // SendDigests sends each person one email listing everything due today and everything
 // overdue, instead of a reminder each: nobody gets thirty emails at eight o'clock. A
 // retried run does not repeat the reminders already carried.
+//
+// One person's address never holds back the others': a permanent refusal (an address
+// net/mail refuses, SMTP 5xx) skips that person today, counted and logged, and their
+// reminders wait for tomorrow's digest. A transient failure (the mail server down) fails
+// the run for Temporal to retry, and the retry goes on after those already sent: the
+// heartbeat carries who has had theirs, so nobody gets the same digest twice.
 func (a *Activities) SendDigests(ctx context.Context, day time.Time) (DigestResult, error) {
 	if a.Digests == nil || a.Delivery == nil || a.Delivery.Mail.Addr == "" {
 		return DigestResult{}, nil
@@ -52,21 +63,64 @@ func (a *Activities) SendDigests(ctx context.Context, day time.Time) (DigestResu
 	if err != nil {
 		return DigestResult{}, err
 	}
-	var res DigestResult
+	var done digestProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &done); err != nil {
+			return DigestResult{}, fmt.Errorf("read the digest run's progress: %w", err)
+		}
+	}
+	handled := map[string]bool{}
+	for _, id := range done.Handled {
+		handled[id] = true
+	}
+	res := DigestResult{Sent: done.Sent, Failed: done.Failed}
 	for _, d := range list {
-		if err := a.Delivery.sendDigest(d, day); err != nil {
-			return res, fmt.Errorf("digest for %s: %w", d.StaffID, err)
+		if handled[d.StaffID] {
+			continue
 		}
-		var numbers []int64
-		for _, r := range d.Reminders {
-			numbers = append(numbers, r.Number)
+		err := checkAddress(d.Email)
+		if err == nil {
+			err = classifySMTP(a.Delivery.sendDigest(d, day))
 		}
-		if err := a.Digests.MarkDigested(ctx, numbers); err != nil {
-			return res, err
+		var perm *permanentDeliveryError
+		switch {
+		case errors.As(err, &perm):
+			res.Failed++
+			if a.Metrics != nil {
+				a.Metrics.DeliveryFailed(ChannelEmail, ClassPermanent)
+			}
+			activity.GetLogger(ctx).Error("digest not sent; the others go on", "staff", d.StaffID, "error", perm.Error())
+		case err != nil:
+			if a.Metrics != nil {
+				a.Metrics.DeliveryFailed(ChannelEmail, ClassTransient)
+			}
+			// Only the kind of failure: server replies may quote the address.
+			return res, fmt.Errorf("digest for %s: %s; retried after the %d already handled", d.StaffID, transientKind(err), len(done.Handled))
+		default:
+			var numbers []int64
+			for _, r := range d.Reminders {
+				numbers = append(numbers, r.Number)
+			}
+			if err := a.Digests.MarkDigested(ctx, numbers); err != nil {
+				return res, err
+			}
+			res.Sent++
+			if a.Metrics != nil {
+				a.Metrics.DeliverySent(ChannelEmail)
+			}
 		}
-		res.Sent++
+		done.Handled = append(done.Handled, d.StaffID)
+		done.Sent, done.Failed = res.Sent, res.Failed
+		activity.RecordHeartbeat(ctx, done)
 	}
 	return res, nil
+}
+
+// digestProgress is what a digest run has done, carried by its heartbeat into a retry.
+type digestProgress struct {
+	Handled []string `json:"handled"` // staff ids sent to or refused for good
+	Sent    int      `json:"sent"`
+	Failed  int      `json:"failed"`
 }
 
 func (d *Delivery) sendDigest(dg Digest, day time.Time) error {
