@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -40,12 +39,13 @@ import (
 //	fault-webhook  referred T0-2:45  due  0:15  esc 1:15, 2:15   its first webhook answers 500
 //	fault-nul      referred T0-1:00  due  2:00  esc 3:00, 4:00   a NUL in the referral's unit
 //	fault-nulplan  referred T0-1:00  (a plan with a NUL recorded at once: no notices)
-//	fault-pg       referred T0       due  3:00  esc 4:00, 5:00   PostgreSQL cut 3:30–4:30
+//	fault-pg       referred T0       due  3:00  esc 4:00, 5:00   PostgreSQL stopped 3:30–4:30
 //
-// The PostgreSQL outage is not a stopped server: the system PostgreSQL serves other
-// tests. The worker's pool reaches PostgreSQL through a TCP proxy of this test, which
-// for a minute closes every open connection and refuses new ones, which is what the
-// worker sees when its database goes away.
+// PostgreSQL is really stopped for that minute (pg_ctl stop -m fast, then pg_ctl start
+// on the same port and data), on a server of the test's own (storetest.NewServer): the
+// system PostgreSQL serves other tests at the same time and stays up. The whole store
+// (the worker's, the org chart, the assertions) is on that server, and the test reads
+// nothing from it while it is down.
 //
 // It proves that every notice is written once and on time: within a minute of its
 // planned time (or of the journey's start, for one planned before it), and one
@@ -58,14 +58,12 @@ func TestSideEffectFaultsNeverStopTheClock(t *testing.T) {
 		t.Skip("takes about six minutes")
 	}
 	ctx := context.Background()
-	st, dbURL := storetest.New(t) // the test's own view of the database, never cut
-
-	proxy := startProxy(t, hostOf(t, dbURL))
-	ws, err := store.Open(ctx, withHost(t, dbURL, proxy.addr()), false)
+	pg := storetest.NewServer(t) // a PostgreSQL of the test's own, to stop and start
+	st, err := store.Open(ctx, pg.URL("stegvis"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(ws.Close)
+	t.Cleanup(st.Close)
 
 	mail := &faultMailbox{reject: map[string]bool{"tl-550@kommun.test": true}}
 	smtpAddr := mail.listen(t, "127.0.0.1:0")
@@ -89,8 +87,8 @@ func TestSideEffectFaultsNeverStopTheClock(t *testing.T) {
 	}
 
 	reg := metrics.New()
-	acts := &activities.Activities{Notifications: ws, Journal: ws, Directory: ws, Delivery: &activities.Delivery{
-		Store:   ws,
+	acts := &activities.Activities{Notifications: st, Journal: st, Directory: st, Delivery: &activities.Delivery{
+		Store:   st,
 		Mail:    activities.Mail{Addr: smtpAddr, From: "stegvis@kommun.test"},
 		Webhook: activities.Webhook{URL: hookSrv.URL, Secret: "s", Client: &http.Client{Timeout: 10 * time.Second}},
 	}, Metrics: reg.NewSideEffects()}
@@ -141,12 +139,12 @@ func TestSideEffectFaultsNeverStopTheClock(t *testing.T) {
 
 	// The faults, on the clock.
 	var (
-		mu                sync.Mutex
-		smtpBackAt        time.Time
-		pgCutAt, pgBackAt time.Time
-		faults            sync.WaitGroup
-		smtpDownAt        time.Time
-		at                = func(d time.Duration) { time.Sleep(time.Until(t0.Add(d))) }
+		mu                 sync.Mutex
+		smtpBackAt         time.Time
+		pgDownAt, pgBackAt time.Time
+		faults             sync.WaitGroup
+		smtpDownAt         time.Time
+		at                 = func(d time.Duration) { time.Sleep(time.Until(t0.Add(d))) }
 	)
 	faults.Add(2)
 	go func() {
@@ -165,12 +163,16 @@ func TestSideEffectFaultsNeverStopTheClock(t *testing.T) {
 	go func() {
 		defer faults.Done()
 		at(3*time.Minute + 30*time.Second)
-		proxy.cut()
+		if err := pg.Stop(); err != nil {
+			t.Errorf("stop PostgreSQL: %v", err)
+		}
 		mu.Lock()
-		pgCutAt = time.Now()
+		pgDownAt = time.Now()
 		mu.Unlock()
 		at(4*time.Minute + 30*time.Second)
-		proxy.restore()
+		if err := pg.Start(); err != nil {
+			t.Errorf("start PostgreSQL again: %v", err)
+		}
 		mu.Lock()
 		pgBackAt = time.Now()
 		mu.Unlock()
@@ -189,7 +191,7 @@ func TestSideEffectFaultsNeverStopTheClock(t *testing.T) {
 		"fault-nulplan": nil, // the plan is met
 	}
 
-	faults.Wait()
+	faults.Wait() // PostgreSQL is back: the test reads it from here on
 	// Wait for the last notice (5:00) and the deliveries after it.
 	done := func() (bool, string) {
 		var missing, undelivered int
@@ -216,8 +218,8 @@ func TestSideEffectFaultsNeverStopTheClock(t *testing.T) {
 			t.Fatalf("8 minutes after the start: %s", why)
 		}
 	}
-	t.Logf("SMTP down %s–%s, PostgreSQL cut %s–%s (from T0)", smtpDownAt.Sub(t0).Round(time.Second), smtpBackAt.Sub(t0).Round(time.Second),
-		pgCutAt.Sub(t0).Round(time.Second), pgBackAt.Sub(t0).Round(time.Second))
+	t.Logf("SMTP down %s–%s, PostgreSQL stopped %s–%s (from T0)", smtpDownAt.Sub(t0).Round(time.Second), smtpBackAt.Sub(t0).Round(time.Second),
+		pgDownAt.Sub(t0).Round(time.Second), pgBackAt.Sub(t0).Round(time.Second))
 
 	// Every notice once, on time.
 	const tolerance = time.Minute
@@ -259,8 +261,8 @@ func TestSideEffectFaultsNeverStopTheClock(t *testing.T) {
 		if s := started[r.participant]; due.Before(s) {
 			due = s // planned before the journey started: written when it starts
 		}
-		if !r.planned.Before(pgCutAt) && !r.planned.After(pgBackAt) {
-			due = pgBackAt // planned while PostgreSQL was cut off: written once it is back
+		if !r.planned.Before(pgDownAt) && !r.planned.After(pgBackAt) {
+			due = pgBackAt // planned while PostgreSQL was stopped: written once it is back
 		}
 		t.Logf("%-14s %-18s planned T0%+4.0fs written T0%+4.0fs", r.participant, r.key, r.planned.Sub(t0).Seconds(), r.created.Sub(t0).Seconds())
 		if r.created.Before(r.planned.Add(-2*time.Second)) || r.created.After(due.Add(tolerance)) {
@@ -559,103 +561,4 @@ func (h *faultWebhook) failures(key string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.failed[key]
-}
-
-// tcpProxy forwards connections to PostgreSQL; cut closes every open connection and
-// refuses new ones until restore.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { _ = ln.Close(); p.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	return p
-}
-
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *tcpProxy) serve(c net.Conn) {
-	p.mu.Lock()
-	down := p.down
-	p.mu.Unlock()
-	if down {
-		_ = c.Close()
-		return
-	}
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.down {
-		p.mu.Unlock()
-		_ = c.Close()
-		_ = up.Close()
-		return
-	}
-	p.conns[c], p.conns[up] = true, true
-	p.mu.Unlock()
-	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		_ = dst.Close()
-		_ = src.Close()
-		p.mu.Lock()
-		delete(p.conns, dst)
-		delete(p.conns, src)
-		p.mu.Unlock()
-	}
-	go pipe(up, c)
-	go pipe(c, up)
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *tcpProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
-func hostOf(t *testing.T, dbURL string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Host
-}
-
-func withHost(t *testing.T, dbURL, host string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = host
-	return u.String()
 }
