@@ -6,9 +6,11 @@ package devserver
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -195,13 +197,36 @@ func portFree(ip string, port int) error {
 	return ln.Close()
 }
 
-func freePort(ip string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
+// Temporal's internal ports (the frontend's HTTP port, history, matching, worker) are
+// picked between 10000 and 12000: below Linux's ephemeral range (32768–60999), where
+// every outgoing connection on the machine takes its local port, so that nothing takes
+// the port between this check and the server binding it. That happened in CI ("bind:
+// address already in use") while other tests held hundreds of connections. The range
+// is apart from the e2e (12000–20000) and smoke (20000–32000) tests' ports.
+const (
+	internalPortMin = 10000
+	internalPortMax = 12000
+)
+
+// internalPorts picks n distinct free ports for the server's internal services.
+func internalPorts(ip string, n int) ([]int, error) {
+	var out []int
+	for range 2000 {
+		if len(out) == n {
+			return out, nil
+		}
+		p := internalPortMin + rand.IntN(internalPortMax-internalPortMin)
+		if slices.Contains(out, p) {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		out = append(out, p)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return nil, fmt.Errorf("no %d free ports between %d and %d on %s for Temporal's internal services", n, internalPortMin, internalPortMax, ip)
 }
 
 // stores is where the server persists.
@@ -261,10 +286,12 @@ func sqliteFile(file, namespace string) (*config.SQL, error) {
 }
 
 func serverConfig(o Options, st stores) (*config.Config, error) {
-	httpPort, err := freePort(o.IP)
+	// The frontend's HTTP port, then history, matching and worker.
+	ports, err := internalPorts(o.IP, 4)
 	if err != nil {
 		return nil, err
 	}
+	httpPort := ports[0]
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = o.IP
@@ -291,18 +318,14 @@ func serverConfig(o Options, st stores) (*config.Config, error) {
 	}
 	conf.DCRedirectionPolicy.Policy = "noop"
 	conf.Services = map[string]config.Service{}
-	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+	for i, name := range []string{"frontend", "history", "matching", "worker"} {
 		var svc config.Service
 		svc.RPC.BindOnIP = o.IP
 		if name == "frontend" {
 			svc.RPC.GRPCPort = o.Port
 			svc.RPC.HTTPPort = httpPort
 		} else {
-			p, err := freePort(o.IP)
-			if err != nil {
-				return nil, err
-			}
-			svc.RPC.GRPCPort = p
+			svc.RPC.GRPCPort = ports[i]
 		}
 		conf.Services[name] = svc
 	}
