@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -197,13 +199,22 @@ func chownToPostgres(paths ...string) error {
 	return nil
 }
 
+// freePort picks a free port between 9000 and 10000: below Linux's ephemeral range
+// (32768–60999), where every outgoing connection takes its local port, so that none
+// takes the server's port while it is stopped for a minute and it can start again on
+// it; apart from the embedded Temporal's internal ports (10000–12000) and the e2e and
+// smoke tests' ranges.
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for range 1000 {
+		p := 9000 + rand.IntN(1000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		return p, nil
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("no free port between 9000 and 10000 on 127.0.0.1")
 }
 
 func tail(b []byte, n int) []byte {
