@@ -199,14 +199,14 @@ func chownToPostgres(paths ...string) error {
 	return nil
 }
 
-// freePort picks a free port between 9000 and 10000: below Linux's ephemeral range
+// freePort picks a free port between 9200 and 10000 (above the worker's default metrics port 9090): below Linux's ephemeral range
 // (32768–60999), where every outgoing connection takes its local port, so that none
 // takes the server's port while it is stopped for a minute and it can start again on
 // it; apart from the embedded Temporal's internal ports (10000–12000) and the e2e and
 // smoke tests' ranges.
 func freePort() (int, error) {
 	for range 1000 {
-		p := 9000 + rand.IntN(1000)
+		p := 9200 + rand.IntN(800)
 		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err != nil {
 			continue
@@ -214,7 +214,7 @@ func freePort() (int, error) {
 		_ = ln.Close()
 		return p, nil
 	}
-	return 0, errors.New("no free port between 9000 and 10000 on 127.0.0.1")
+	return 0, errors.New("no free port between 9200 and 10000 on 127.0.0.1")
 }
 
 func tail(b []byte, n int) []byte {
