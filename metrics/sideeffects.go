@@ -40,7 +40,7 @@ func (r *Registry) NewSideEffects() *SideEffects {
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "stegvis_notice_lateness_seconds",
 			Help:    "When a notice was written minus when it was planned.",
-			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600},
+			Buckets: NoticeLatenessBuckets, // the alert on late notices reads le="900"
 		}),
 	}
 	r.MustRegister(m.written, m.sent, m.deliveryFailures, m.journalFailures, m.lateness)
